@@ -1,0 +1,14 @@
+// Command manifold is the Manifold MQTT broker and IoT gateway.
+//
+//	manifold start -c configs/manifold.yaml   run in the foreground
+//	manifold version                          print the version
+//	manifold help                             list the commands
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
