@@ -1,0 +1,149 @@
+package mqtt
+
+import "github.com/manifold-iot/manifold/codec"
+
+// Decoder is the per-connection MQTT codec. It decodes without allocating on
+// the hot path by reusing its own PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP,
+// PINGREQ and PINGRESP structs: a packet of those types returned by Decode or
+// DecodePacket is valid only until the next call (copy it, or the fields you
+// need, to keep it). Other packet types are newly allocated, as with the
+// package-level Decode. In every case byte slices reference buf.
+//
+// Topic names, topic filters, content types and response topics are interned
+// in a small bounded table, so a repeated topic costs no allocation and the
+// strings are safe to keep after the next call.
+//
+// The zero Decoder is ready to use with Version 0, which accepts only CONNECT.
+// Decoding a CONNECT does not change Version: the adapter sets it once it
+// accepts the connection (from Connect.ProtocolLevel). A Decoder is not safe
+// for concurrent use.
+type Decoder struct {
+	// Version is the negotiated protocol level (V31, V311, V5), 0 before CONNECT.
+	Version byte
+	// MaxSize is the largest packet accepted, fixed header included; <= 0 means
+	// MaxPacketSize.
+	MaxSize int
+
+	st       decodeState
+	publish  Publish
+	puback   Puback
+	pubrec   Pubrec
+	pubrel   Pubrel
+	pubcomp  Pubcomp
+	pingreq  Pingreq
+	pingresp Pingresp
+	// Backing arrays for the reused packets' repeatable properties.
+	users []UserProperty
+	subID []uint32
+}
+
+var _ codec.Codec = (*Decoder)(nil)
+
+// NewDecoder returns a Decoder for a connection at protocol level version (0
+// before CONNECT) that refuses packets larger than maxSize (<= 0: no limit
+// beyond the protocol's).
+func NewDecoder(version byte, maxSize int) *Decoder {
+	return &Decoder{Version: version, MaxSize: maxSize}
+}
+
+// Decode implements codec.Codec: it is DecodePacket with the packet returned
+// as a codec.Frame (nil on error).
+func (d *Decoder) Decode(buf []byte) (codec.Frame, int, error) {
+	p, n, err := d.DecodePacket(buf)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, n, nil
+}
+
+// Encode implements codec.Codec: it encodes f, which must be a Packet, at
+// d.Version (see Encode).
+func (d *Decoder) Encode(dst []byte, f codec.Frame) ([]byte, error) {
+	p, ok := f.(Packet)
+	if !ok {
+		return dst, errEncNil
+	}
+	return Encode(dst, p, d.Version)
+}
+
+// DecodePacket returns the first complete packet in buf and the bytes it used,
+// codec.ErrIncomplete, or an *Error; see Decode for the rules and the type
+// doc for how long the packet stays valid.
+func (d *Decoder) DecodePacket(buf []byte) (Packet, int, error) {
+	t, flags, hdr, rem, err := readFixedHeader(buf, d.Version, d.MaxSize)
+	if err != nil {
+		return nil, 0, err
+	}
+	end := hdr + rem
+	d.st.interning = true
+	r := reader{b: buf[hdr:end:end]}
+	var p Packet
+	switch t {
+	case TypePublish:
+		pp := &d.publish
+		*pp = Publish{}
+		d.lend(&pp.Properties)
+		err = d.st.publish(&r, pp, flags, d.Version)
+		d.reclaim(&pp.Properties)
+		p = pp
+	case TypePuback:
+		pp := &d.puback
+		*pp = Puback{}
+		d.lend(&pp.Properties)
+		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
+		d.reclaim(&pp.Properties)
+		p = pp
+	case TypePubrec:
+		pp := &d.pubrec
+		*pp = Pubrec{}
+		d.lend(&pp.Properties)
+		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
+		d.reclaim(&pp.Properties)
+		p = pp
+	case TypePubrel:
+		pp := &d.pubrel
+		*pp = Pubrel{}
+		d.lend(&pp.Properties)
+		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
+		d.reclaim(&pp.Properties)
+		p = pp
+	case TypePubcomp:
+		pp := &d.pubcomp
+		*pp = Pubcomp{}
+		d.lend(&pp.Properties)
+		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
+		d.reclaim(&pp.Properties)
+		p = pp
+	case TypePingreq:
+		err, p = empty(&r), &d.pingreq
+	case TypePingresp:
+		err, p = empty(&r), &d.pingresp
+	default:
+		p, err = d.st.decodeNew(t, flags, r.b, d.Version)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, end, nil
+}
+
+// lend gives a reused packet's properties the Decoder's backing arrays, so
+// appending user properties and subscription identifiers does not allocate
+// once they have grown.
+func (d *Decoder) lend(p *Properties) {
+	p.UserProperties = d.users[:0]
+	p.SubscriptionIdentifiers = d.subID[:0]
+}
+
+// reclaim keeps whatever the backing arrays grew to, and leaves nil (not an
+// empty slice) in the packet when a property was absent, as Decode does.
+func (d *Decoder) reclaim(p *Properties) {
+	d.users = p.UserProperties[:0]
+	d.subID = p.SubscriptionIdentifiers[:0]
+	if len(p.UserProperties) == 0 {
+		p.UserProperties = nil
+	}
+	if len(p.SubscriptionIdentifiers) == 0 {
+		p.SubscriptionIdentifiers = nil
+	}
+}
