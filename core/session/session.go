@@ -1,0 +1,401 @@
+package session
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/manifold-iot/manifold/core"
+)
+
+// Errors returned by a session.
+var (
+	ErrTooManyAwaitingRel = errors.New("session: too many QoS 2 messages awaiting PUBREL")
+	ErrPacketIDInUse      = errors.New("session: no free packet identifier")
+)
+
+// Notifier wakes the connection a session is bound to. Notify is called from
+// any goroutine, with no lock held, and must not block: the edge schedules
+// one drain on the connection's event loop.
+type Notifier interface {
+	Notify()
+}
+
+// Config bounds a session. Zero values mean the MQTT defaults noted on each
+// field; the broker fills it from the mqtt.* configuration.
+type Config struct {
+	MaxInflight    int  // the inflight window; 0 means 32
+	MaxQueueLen    int  // queued messages; 0 means unlimited (the config's "infinity")
+	StoreQoS0      bool // queue QoS 0 messages while the client is offline
+	MaxAwaitingRel int  // inbound QoS 2 messages awaiting PUBREL; 0 means unlimited
+}
+
+// Stats counts what happened to a session's messages.
+type Stats struct {
+	Queued      int    // waiting in the queue now
+	Inflight    int    // sent and not yet acknowledged now
+	AwaitingRel int    // inbound QoS 2 messages awaiting PUBREL now
+	Dropped     uint64 // refused because the queue was full, or QoS 0 while offline
+	Expired     uint64 // dropped because their message expiry passed in the queue
+}
+
+// Delivery is one packet the channel must send: a PUBLISH (with a packet
+// identifier for QoS 1 and 2) or, for a QoS 2 message the client has already
+// acknowledged with PUBREC, a PUBREL.
+type Delivery struct {
+	Pending
+	PacketID uint16
+	Dup      bool // a resend after reconnect [MQTT-4.4.0-1]
+	Release  bool // send PUBREL for PacketID instead of the PUBLISH
+}
+
+type phase uint8
+
+const (
+	phaseAck  phase = iota // QoS 1 sent, awaiting PUBACK
+	phaseRec               // QoS 2 sent, awaiting PUBREC
+	phaseComp              // QoS 2 PUBREL sent, awaiting PUBCOMP
+	phaseDone              // acknowledged; removed from the head lazily
+)
+
+type inflightEntry struct {
+	Pending
+	id    uint16
+	phase phase
+}
+
+// Session is one client's delivery state. It outlives connections: a client
+// that reconnects with a persistent session gets the same Session back.
+type Session struct {
+	// ClientID never changes.
+	ClientID string
+
+	mu          sync.Mutex
+	cfg         Config                    // guarded by mu
+	queue       queue                     // guarded by mu
+	inflight    []*inflightEntry          // guarded by mu; in send order, acknowledged ones removed from the head
+	byID        map[uint16]*inflightEntry // guarded by mu
+	live        int                       // guarded by mu; entries of inflight not yet acknowledged
+	window      int                       // guarded by mu; min(MaxInflight, client's Receive Maximum)
+	nextID      uint16                    // guarded by mu
+	awaitingRel map[uint16]time.Time      // guarded by mu
+	notifier    Notifier                  // guarded by mu; nil while offline
+	wakeSent    bool                      // guarded by mu; a Notify is outstanding
+	stats       Stats                     // guarded by mu (Queued, Inflight, AwaitingRel computed on read)
+}
+
+// New returns an empty, offline session.
+func New(clientID string, cfg Config) *Session {
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 32
+	}
+	return &Session{ClientID: clientID, cfg: cfg, window: cfg.MaxInflight}
+}
+
+// Bind attaches the session to a connection: n is woken when messages are
+// queued, and the inflight window becomes the smaller of max_inflight and the
+// client's Receive Maximum (0: the client gave none). Bind replaces an earlier
+// binding (a takeover). The caller should then send what Resume returns, and
+// Take.
+func (s *Session) Bind(n Notifier, receiveMax int) {
+	s.mu.Lock()
+	s.notifier = n
+	s.wakeSent = false
+	s.window = s.cfg.MaxInflight
+	if receiveMax > 0 && receiveMax < s.window {
+		s.window = receiveMax // [MQTT-3.3.4-9]
+	}
+	s.mu.Unlock()
+}
+
+// Unbind detaches the session from the connection n. It does nothing if the
+// session has since been bound to another connection (the old connection of
+// a takeover closing late), and reports whether it detached.
+func (s *Session) Unbind(n Notifier) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.notifier != n {
+		return false
+	}
+	s.notifier = nil
+	s.wakeSent = false
+	return true
+}
+
+// Online reports whether the session is bound to a connection.
+func (s *Session) Online() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notifier != nil
+}
+
+// Enqueue queues a message for the client and wakes its connection if this
+// is the first message since the last Take. It reports false when the
+// message was dropped: the queue is full of QoS 1 and 2 messages (a QoS 0
+// message is dropped first to make room for a QoS 1 or 2 one), or it is QoS 0,
+// the client is offline and mqueue_store_qos0 is off. Safe from any goroutine.
+func (s *Session) Enqueue(p Pending) bool {
+	s.mu.Lock()
+	if p.QoS == core.QoS0 && s.notifier == nil && !s.cfg.StoreQoS0 {
+		s.stats.Dropped++
+		s.mu.Unlock()
+		return false
+	}
+	if s.cfg.MaxQueueLen > 0 && s.queue.len() >= s.cfg.MaxQueueLen {
+		if p.QoS == core.QoS0 || !s.queue.dropOldestQoS0() {
+			s.stats.Dropped++
+			s.mu.Unlock()
+			return false
+		}
+		s.stats.Dropped++ // the QoS 0 message that made room
+	}
+	s.queue.push(p)
+	n := s.notifier
+	wake := n != nil && !s.wakeSent
+	if wake {
+		s.wakeSent = true
+	}
+	s.mu.Unlock()
+	if wake {
+		n.Notify()
+	}
+	return true
+}
+
+// Take moves queued messages into the inflight window, in order, and appends
+// the deliveries to dst: QoS 0 messages are sent and forgotten, QoS 1 and 2
+// messages get a packet identifier and wait for acknowledgement. It stops at
+// the first QoS 1 or 2 message that does not fit the window (order is kept),
+// or after limit deliveries (limit <= 0: no limit). Expired messages are
+// dropped [MQTT-3.3.2-5]. more reports that messages remain that the window
+// would take now: the caller should call Take again soon (after letting other
+// connections run). Call only from the connection's goroutine, and call it
+// again after every Ack, Comp or RecFailed: while messages wait for room in
+// the window, Enqueue does not wake the connection.
+func (s *Session) Take(dst []Delivery, now time.Time, limit int) (out []Delivery, more bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// While messages stay queued (window full, or limit reached) the
+	// connection will call Take again on its own (after an acknowledgement,
+	// or because more is true), so Enqueue need not wake it.
+	defer func() { s.wakeSent = s.queue.len() > 0 }()
+	n := 0
+	for s.queue.len() > 0 {
+		if limit > 0 && n >= limit {
+			return dst, true
+		}
+		p := s.queue.peek()
+		if p.Msg.Expired(now) {
+			s.queue.pop()
+			s.stats.Expired++
+			continue
+		}
+		if p.QoS == core.QoS0 {
+			dst = append(dst, Delivery{Pending: s.queue.pop()})
+			n++
+			continue
+		}
+		if s.live >= s.window {
+			return dst, false
+		}
+		id, ok := s.allocID()
+		if !ok {
+			return dst, false
+		}
+		e := &inflightEntry{Pending: s.queue.pop(), id: id, phase: phaseAck}
+		if e.QoS == core.QoS2 {
+			e.phase = phaseRec
+		}
+		s.inflight = append(s.inflight, e)
+		if s.byID == nil {
+			s.byID = make(map[uint16]*inflightEntry)
+		}
+		s.byID[id] = e
+		s.live++
+		dst = append(dst, Delivery{Pending: e.Pending, PacketID: id})
+		n++
+	}
+	return dst, false
+}
+
+// allocID returns a packet identifier not in use [MQTT-2.2.1-3]; caller holds mu.
+func (s *Session) allocID() (uint16, bool) {
+	for range 65535 {
+		s.nextID++
+		if s.nextID == 0 {
+			s.nextID = 1 // 0 is not a valid packet identifier [MQTT-2.2.1-3]
+		}
+		if _, used := s.byID[s.nextID]; !used {
+			return s.nextID, true
+		}
+	}
+	return 0, false
+}
+
+// Ack completes a QoS 1 delivery on PUBACK. It reports false for an unknown
+// packet identifier or one that is not awaiting PUBACK.
+func (s *Session) Ack(id uint16) bool { return s.complete(id, phaseAck) }
+
+// Comp completes a QoS 2 delivery on PUBCOMP. It reports false for an unknown
+// packet identifier or one that is not awaiting PUBCOMP.
+func (s *Session) Comp(id uint16) bool { return s.complete(id, phaseComp) }
+
+// Rec records the client's PUBREC for a QoS 2 delivery: the message is now
+// the client's, and the caller answers PUBREL. It reports false for an
+// unknown packet identifier; a duplicate PUBREC (already awaiting PUBCOMP)
+// reports true so that PUBREL is sent again.
+func (s *Session) Rec(id uint16) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.byID[id]
+	if e == nil || (e.phase != phaseRec && e.phase != phaseComp) {
+		return false
+	}
+	e.phase = phaseComp
+	e.Msg = nil // the client owns the message now; only PUBREL is ever resent (MQTT 5 §4.3.3)
+	return true
+}
+
+// RecFailed ends a QoS 2 delivery the client refused with a PUBREC error code
+// (v5): the packet identifier becomes free and nothing more is sent for it.
+func (s *Session) RecFailed(id uint16) bool { return s.complete(id, phaseRec) }
+
+func (s *Session) complete(id uint16, want phase) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.byID[id]
+	if e == nil || e.phase != want {
+		return false
+	}
+	e.phase = phaseDone
+	e.Pending = Pending{}
+	delete(s.byID, id)
+	s.live--
+	// Acknowledgements mostly come in order: trim the finished head.
+	i := 0
+	for i < len(s.inflight) && s.inflight[i].phase == phaseDone {
+		s.inflight[i] = nil
+		i++
+	}
+	s.inflight = s.inflight[i:]
+	if len(s.inflight) == 0 {
+		s.inflight = nil
+	} else if len(s.inflight) > 2*s.live+16 {
+		s.compact() // out-of-order acknowledgements left holes in the middle
+	}
+	return true
+}
+
+// compact drops finished entries from the middle of the inflight list; caller holds mu.
+func (s *Session) compact() {
+	kept := s.inflight[:0]
+	for _, e := range s.inflight {
+		if e.phase != phaseDone {
+			kept = append(kept, e)
+		}
+	}
+	for i := len(kept); i < len(s.inflight); i++ {
+		s.inflight[i] = nil
+	}
+	s.inflight = kept
+}
+
+// Resume appends to dst, in their original order, the deliveries a
+// reconnecting client must get again before anything new [MQTT-4.4.0-1]:
+// unacknowledged QoS 1 and 2 PUBLISH packets with DUP set, and PUBREL for
+// QoS 2 messages the client had acknowledged with PUBREC.
+func (s *Session) Resume(dst []Delivery) []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.inflight {
+		switch e.phase {
+		case phaseAck, phaseRec:
+			dst = append(dst, Delivery{Pending: e.Pending, PacketID: e.id, Dup: true})
+		case phaseComp:
+			dst = append(dst, Delivery{PacketID: e.id, Release: true})
+		}
+	}
+	return dst
+}
+
+// AwaitRel records an inbound QoS 2 PUBLISH with packet identifier id, before
+// the broker routes it. dup reports that id is already awaiting PUBREL: the
+// message was routed on its first arrival and must not be routed again
+// [MQTT-4.3.3-9]. ErrTooManyAwaitingRel means max_awaiting_rel is reached.
+func (s *Session) AwaitRel(id uint16, now time.Time) (dup bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.awaitingRel[id]; ok {
+		return true, nil
+	}
+	if s.cfg.MaxAwaitingRel > 0 && len(s.awaitingRel) >= s.cfg.MaxAwaitingRel {
+		return false, ErrTooManyAwaitingRel
+	}
+	if s.awaitingRel == nil {
+		s.awaitingRel = make(map[uint16]time.Time)
+	}
+	s.awaitingRel[id] = now
+	return false, nil
+}
+
+// Release ends an inbound QoS 2 exchange on PUBREL; it reports false when id
+// was not awaiting release (v5 then answers PUBCOMP 0x92).
+func (s *Session) Release(id uint16) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.awaitingRel[id]; !ok {
+		return false
+	}
+	delete(s.awaitingRel, id)
+	if len(s.awaitingRel) == 0 {
+		s.awaitingRel = nil
+	}
+	return true
+}
+
+// InboundInflight is the number of inbound QoS 2 messages awaiting PUBREL.
+func (s *Session) InboundInflight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.awaitingRel)
+}
+
+// ExpireAwaitingRel forgets inbound QoS 2 packet identifiers that have waited
+// for PUBREL longer than timeout (await_rel_timeout) and returns how many.
+func (s *Session) ExpireAwaitingRel(now time.Time, timeout time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, at := range s.awaitingRel {
+		if now.Sub(at) >= timeout {
+			delete(s.awaitingRel, id)
+			n++
+		}
+	}
+	return n
+}
+
+// Stats returns the session's counters and current sizes.
+func (s *Session) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Queued = s.queue.len()
+	st.Inflight = s.live
+	st.AwaitingRel = len(s.awaitingRel)
+	return st
+}
+
+// Pending calls fn for every queued message and then for every unacknowledged
+// inflight message, in order (for persistence and the API). fn must not call
+// back into the session.
+func (s *Session) Pending(fn func(p *Pending, packetID uint16)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.inflight {
+		if e.phase == phaseAck || e.phase == phaseRec {
+			fn(&e.Pending, e.id)
+		}
+	}
+	s.queue.each(func(p *Pending) { fn(p, 0) })
+}
