@@ -9,6 +9,13 @@
 // subscriptions) over core/topic, core/session, core/retain, core/delayed,
 // core/hooks, core/store and core/cluster.
 //
-// Lock order (acquire in this order, never the reverse) is written here as the
-// packages that take locks arrive.
+// Lock order (acquire in this order, never the reverse):
+//
+//	broker.Broker.mu → session.Session.mu   (Connect and Disconnect bind and unbind)
+//	broker subscriptions.mu → topic.Trie.mu
+//	retain.Store.mu → session.Session.mu   (Match callbacks enqueue into sessions)
+//	session.Session.mu is a leaf: nothing is called with it held, not even a
+//	Notifier (Enqueue notifies after unlocking).
+//
+// No lock is held while calling into an adapter (broker.Conn.Notify/Kick).
 package core

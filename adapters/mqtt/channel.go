@@ -1,0 +1,305 @@
+package mqtt
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/codec"
+	mq "github.com/manifold-iot/manifold/codec/mqtt"
+	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/session"
+)
+
+// Timers of an MQTT channel.
+const (
+	timerConnect   adapters.TimerID = iota // mqtt.idle_timeout: CONNECT must arrive by then
+	timerKeepalive                         // keepalive × keepalive_multiplier of silence closes
+)
+
+// Errors a channel closes its connection with.
+var (
+	ErrConnectTimeout   = errors.New("mqtt: no CONNECT within idle_timeout")
+	ErrKeepaliveTimeout = errors.New("mqtt: keepalive timeout")
+	ErrSecondConnect    = errors.New("mqtt: second CONNECT") // [MQTT-3.1.0-2]
+	ErrClientDisconnect = errors.New("mqtt: client disconnected")
+)
+
+type phase uint8
+
+const (
+	phaseConnecting phase = iota
+	phaseConnected
+	phaseClosing
+)
+
+// kick is the event the broker posts when the session is taken over.
+type kick struct{ reason error }
+
+// channel is one MQTT connection's state machine. All its methods run on the
+// connection's own goroutine, except Notify and Kick (broker.Conn).
+type channel struct {
+	cfg    *Config
+	ctx    adapters.Context
+	handle adapters.Handle
+	log    zerolog.Logger
+	dec    mq.Decoder
+
+	phase    phase
+	client   core.ClientInfo
+	sess     *session.Session
+	version  byte
+	willSent bool // the will must not be published (normal DISCONNECT or refused connect)
+
+	sessionExpiryWasZero bool // v5 CONNECT gave no Session Expiry Interval [MQTT-3.14.2-2]
+
+	keepalive    time.Duration // 0: none
+	lastActivity time.Time
+
+	// Limits the client set in CONNECT (v5).
+	maxPacketOut int // 0: none
+	aliasOutMax  int
+	aliasesOut   map[string]uint16
+	aliasesIn    map[uint16]string
+
+	// Reused buffers: the packets written during one call, and deliveries.
+	wbuf    []byte
+	out     [1]codec.Frame
+	dbuf    []session.Delivery
+	pub     mq.Publish
+	users   []mq.UserProperty
+	scratch struct {
+		puback  mq.Puback
+		pubrec  mq.Pubrec
+		pubrel  mq.Pubrel
+		pubcomp mq.Pubcomp
+	}
+}
+
+func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channel {
+	c := &channel{cfg: cfg, ctx: ctx, handle: ci.Handle}
+	c.dec.MaxSize = cfg.MaxPacketSize
+	c.client = core.ClientInfo{Peer: ci.Remote, Proto: "mqtt", Listener: ci.Listener}
+	if ci.TLS != nil && len(ci.TLS.PeerCertificates) > 0 {
+		c.client.CertCN = ci.TLS.PeerCertificates[0].Subject.CommonName
+	}
+	c.log = ctx.Logger().With().Str("proto", "mqtt").Str("listener", ci.Listener).Str("peer", addrString(ci.Remote)).Logger()
+	return c
+}
+
+func addrString(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// Codec implements adapters.Channel.
+func (c *channel) Codec() codec.Codec { return &c.dec }
+
+// Open implements adapters.Channel: the client has idle_timeout to connect.
+func (c *channel) Open() adapters.Replies {
+	return adapters.Replies{Timers: []adapters.Timer{{ID: timerConnect, After: c.cfg.IdleTimeout}}}
+}
+
+// Notify implements broker.Conn (any goroutine).
+func (c *channel) Notify() { c.handle.Notify() }
+
+// Kick implements broker.Conn (any goroutine).
+func (c *channel) Kick(reason error) { c.handle.Post(kick{reason}) }
+
+// reply returns what was written to wbuf during this call as one frame.
+func (c *channel) reply() adapters.Replies {
+	if len(c.wbuf) == 0 {
+		return adapters.Replies{}
+	}
+	c.out[0] = adapters.Raw(c.wbuf)
+	return adapters.Replies{Out: c.out[:]}
+}
+
+// write encodes p at the connection's version into this call's buffer.
+func (c *channel) write(p mq.Packet) {
+	v := c.version
+	if v == 0 {
+		v = mq.V311
+	}
+	b, err := mq.Encode(c.wbuf, p, v)
+	if err != nil {
+		// Our own packets are well formed; an error here is a bug worth a log
+		// line, not a crash.
+		c.log.Error().Err(err).Str("packet", p.Type().String()).Msg("encode_failed")
+		return
+	}
+	c.wbuf = b
+}
+
+// begin starts a call: the buffer of the previous call has been written.
+func (c *channel) begin() {
+	c.wbuf = c.wbuf[:0]
+	if cap(c.wbuf) > 1<<20 {
+		c.wbuf = nil // a burst is over: give back its memory
+	}
+}
+
+// closeWith writes a DISCONNECT with code on v5 (servers send no DISCONNECT
+// on v3), logs why, and asks the edge to close.
+func (c *channel) closeWith(code mq.ReasonCode, cause error) adapters.Replies {
+	if c.version == mq.V5 && c.phase == phaseConnected {
+		c.write(&mq.Disconnect{ReasonCode: code})
+	}
+	c.phase = phaseClosing
+	r := c.reply()
+	r.Shutdown = cause
+	return r
+}
+
+// HandleIn implements adapters.Channel.
+func (c *channel) HandleIn(f codec.Frame) adapters.Replies {
+	c.begin()
+	if c.phase == phaseClosing {
+		return adapters.Replies{}
+	}
+	c.lastActivity = time.Now()
+	switch p := f.(type) {
+	case *mq.Connect:
+		if c.phase != phaseConnecting {
+			return c.closeWith(mq.ProtocolError, ErrSecondConnect)
+		}
+		return c.handleConnect(p)
+	case *mq.Publish:
+		return c.handlePublish(p)
+	case *mq.Puback:
+		if c.sess.Ack(p.PacketID) {
+			return c.deliver()
+		}
+		return c.reply()
+	case *mq.Pubrec:
+		return c.handlePubrec(p)
+	case *mq.Pubrel:
+		return c.handlePubrel(p)
+	case *mq.Pubcomp:
+		if c.sess.Comp(p.PacketID) {
+			return c.deliver()
+		}
+		return c.reply()
+	case *mq.Subscribe:
+		return c.handleSubscribe(p)
+	case *mq.Unsubscribe:
+		return c.handleUnsubscribe(p)
+	case *mq.Pingreq:
+		c.write(&mq.Pingresp{})
+		return c.reply()
+	case *mq.Disconnect:
+		return c.handleDisconnect(p)
+	case *mq.Auth:
+		// Enhanced authentication is not offered (CONNACK never names a
+		// method), so AUTH is a protocol error [MQTT-4.12.0-1].
+		return c.closeWith(mq.ProtocolError, errors.New("mqtt: AUTH without authentication method"))
+	default:
+		// CONNACK, SUBACK, … come from servers only [MQTT-4.8.0-1].
+		return c.closeWith(mq.ProtocolError, fmt.Errorf("mqtt: unexpected %T from client", f))
+	}
+}
+
+// HandleFrameError implements adapters.Channel: the bytes could not be
+// decoded. A v5 client gets a DISCONNECT (or a CONNACK during connect) with
+// the reason code; v3 has no way to say why [MQTT-4.13.1-1].
+func (c *channel) HandleFrameError(err error) adapters.Replies {
+	c.begin()
+	code := mq.MalformedPacket
+	var me *mq.Error
+	if errors.As(err, &me) {
+		code = me.Code
+	}
+	c.log.Warn().Err(err).Str("clientid", c.client.ClientID).Str("reason_code", code.String()).Msg("malformed_packet")
+	if c.phase == phaseConnecting {
+		switch code {
+		case mq.UnsupportedProtocolVersion:
+			// We cannot know which version the client would understand: the
+			// 3.1.1 form of CONNACK is what every MQTT client reads [MQTT-3.1.2-2].
+			c.write(&mq.Connack{ReasonCode: mq.ConnRefusedUnacceptableProtocolVersion})
+		case mq.ClientIdentifierNotValid:
+			c.write(&mq.Connack{ReasonCode: mq.ConnRefusedIdentifierRejected}) // [MQTT-3.1.3-9] (3.1.1)
+		}
+		c.phase = phaseClosing
+		r := c.reply()
+		r.Shutdown = err
+		return r
+	}
+	return c.closeWith(code, err)
+}
+
+// HandleTimeout implements adapters.Channel.
+func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Replies {
+	c.begin()
+	switch id {
+	case timerConnect:
+		if c.phase == phaseConnecting {
+			c.log.Debug().Msg("connect_timeout")
+			c.phase = phaseClosing
+			return adapters.Replies{Shutdown: ErrConnectTimeout}
+		}
+	case timerKeepalive:
+		if c.phase != phaseConnected || c.keepalive == 0 {
+			return adapters.Replies{}
+		}
+		limit := time.Duration(float64(c.keepalive) * c.cfg.KeepaliveMultiplier)
+		idle := now.Sub(c.lastActivity)
+		if idle >= limit {
+			c.log.Info().Str("clientid", c.client.ClientID).Dur("idle", idle).Msg("keepalive_timeout")
+			return c.closeWith(mq.KeepAliveTimeout, ErrKeepaliveTimeout) // [MQTT-3.1.2-22]
+		}
+		return adapters.Replies{Timers: []adapters.Timer{{ID: timerKeepalive, After: limit - idle}}}
+	}
+	return adapters.Replies{}
+}
+
+// HandleEvent implements adapters.Channel.
+func (c *channel) HandleEvent(ev any) adapters.Replies {
+	c.begin()
+	switch e := ev.(type) {
+	case kick:
+		if c.phase != phaseConnected {
+			return adapters.Replies{}
+		}
+		c.willSent = true // the broker has dealt with the will
+		c.log.Info().Str("clientid", c.client.ClientID).Err(e.reason).Msg("client_kicked")
+		return c.closeWith(mq.SessionTakenOver, e.reason)
+	}
+	return adapters.Replies{}
+}
+
+// Close implements adapters.Channel.
+func (c *channel) Close(reason error) {
+	if c.sess == nil {
+		return
+	}
+	// The will goes out unless the client said goodbye properly
+	// [MQTT-3.1.2-8]; the broker ignores us if we were taken over.
+	c.ctx.Disconnect(c.client.ClientID, c, !c.willSent, nil)
+	c.log.Debug().Str("clientid", c.client.ClientID).AnErr("reason", reason).Msg("client_disconnected")
+	c.sess = nil
+}
+
+// handleDisconnect handles the client's DISCONNECT.
+func (c *channel) handleDisconnect(p *mq.Disconnect) adapters.Replies {
+	sendWill := c.version == mq.V5 && p.ReasonCode == mq.DisconnectWithWillMessage
+	var expiry *time.Duration
+	if c.version == mq.V5 && p.Properties.HasSessionExpiryInterval {
+		if c.sessionExpiryWasZero && p.Properties.SessionExpiryInterval != 0 {
+			// [MQTT-3.14.2-2] a session that was to end may not be revived here.
+			return c.closeWith(mq.ProtocolError, errors.New("mqtt: DISCONNECT sets session expiry after CONNECT gave 0"))
+		}
+		d := time.Duration(p.Properties.SessionExpiryInterval) * time.Second
+		expiry = &d
+	}
+	c.ctx.Disconnect(c.client.ClientID, c, sendWill, expiry)
+	c.willSent = true
+	c.sess = nil
+	c.phase = phaseClosing
+	return adapters.Replies{Shutdown: ErrClientDisconnect}
+}

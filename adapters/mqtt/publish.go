@@ -1,0 +1,273 @@
+package mqtt
+
+import (
+	"errors"
+	"time"
+
+	"github.com/manifold-iot/manifold/adapters"
+	mq "github.com/manifold-iot/manifold/codec/mqtt"
+	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/core/session"
+)
+
+// Errors a channel closes its connection with on a bad PUBLISH.
+var (
+	ErrReceiveMaximum = errors.New("mqtt: more QoS 2 messages awaiting PUBREL than Receive Maximum")
+	ErrTopicAlias     = errors.New("mqtt: topic alias invalid")
+	ErrNotAuthorized  = errors.New("mqtt: not authorized")
+)
+
+// handlePublish routes an inbound PUBLISH and acknowledges it.
+func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
+	topic, r, ok := c.resolveAlias(p)
+	if !ok {
+		return r
+	}
+	qos := core.QoS(p.QoS)
+	if qos > c.cfg.MaxQoS {
+		return c.closeWith(mq.QoSNotSupported, errors.New("mqtt: PUBLISH above max_qos_allowed")) // [MQTT-3.2.2-11]
+	}
+	if p.Retain && !c.cfg.RetainAvailable {
+		return c.closeWith(mq.RetainNotSupported, errors.New("mqtt: retained PUBLISH while retain is unavailable")) // [MQTT-3.2.2-14]
+	}
+
+	if qos == core.QoS2 {
+		if c.version == mq.V5 && c.sess.InboundInflight() >= c.cfg.MaxInflight {
+			return c.closeWith(mq.ReceiveMaximumExceeded, ErrReceiveMaximum) // [MQTT-3.3.4-7]
+		}
+		dup, err := c.sess.AwaitRel(p.PacketID, time.Now())
+		if err != nil {
+			return c.closeWith(mq.ReceiveMaximumExceeded, err) // max_awaiting_rel
+		}
+		if dup {
+			// Routed on its first arrival; only the PUBREC is repeated [MQTT-4.3.3-9].
+			c.scratch.pubrec = mq.Pubrec{PacketID: p.PacketID}
+			c.write(&c.scratch.pubrec)
+			return c.reply()
+		}
+	}
+
+	code := mq.Success
+	if !c.ctx.Authorize(&c.client, core.ActionPublish, topic, qos, p.Retain) {
+		c.log.Info().Str("topic", topic).Msg("publish_denied")
+		if c.ctx.DenyAction() == "disconnect" {
+			return c.closeWith(mq.NotAuthorized, ErrNotAuthorized)
+		}
+		code = mq.NotAuthorized
+	} else {
+		m := c.messageFrom(p, topic)
+		n, err := c.ctx.Publish(m)
+		switch {
+		case errors.Is(err, broker.ErrTopicInvalid):
+			return c.closeWith(mq.TopicNameInvalid, err)
+		case err != nil:
+			c.log.Warn().Err(err).Str("topic", topic).Msg("publish_failed")
+			code = mq.ImplementationSpecificError
+		case n == 0 && c.version == mq.V5:
+			code = mq.NoMatchingSubscribers
+		}
+	}
+
+	switch qos {
+	case core.QoS1:
+		if code == mq.NotAuthorized && c.version != mq.V5 {
+			code = mq.Success // v3 PUBACK has no code: the message is dropped silently (and logged)
+		}
+		c.scratch.puback = mq.Puback{PacketID: p.PacketID, ReasonCode: code}
+		c.write(&c.scratch.puback)
+	case core.QoS2:
+		if code.IsError() {
+			c.sess.Release(p.PacketID) // a refused message does not await PUBREL (MQTT 5 §4.3.3)
+		}
+		c.scratch.pubrec = mq.Pubrec{PacketID: p.PacketID, ReasonCode: code}
+		c.write(&c.scratch.pubrec)
+	}
+	return c.reply()
+}
+
+// resolveAlias applies an inbound topic alias (MQTT 5 §3.3.2.3.4).
+func (c *channel) resolveAlias(p *mq.Publish) (string, adapters.Replies, bool) {
+	alias := p.Properties.TopicAlias
+	if alias == 0 {
+		return p.Topic, adapters.Replies{}, true
+	}
+	if int(alias) > c.cfg.MaxTopicAlias {
+		return "", c.closeWith(mq.TopicAliasInvalid, ErrTopicAlias), false // [MQTT-3.3.2-9]
+	}
+	if p.Topic == "" {
+		t, ok := c.aliasesIn[alias]
+		if !ok {
+			return "", c.closeWith(mq.ProtocolError, errors.New("mqtt: unknown topic alias")), false
+		}
+		return t, adapters.Replies{}, true
+	}
+	if c.aliasesIn == nil {
+		c.aliasesIn = make(map[uint16]string)
+	}
+	c.aliasesIn[alias] = p.Topic
+	return p.Topic, adapters.Replies{}, true
+}
+
+// messageFrom copies an inbound PUBLISH into an immutable core message: the
+// decoded packet references the connection's read buffer, the message
+// outlives it.
+func (c *channel) messageFrom(p *mq.Publish, topic string) *core.Message {
+	m := &core.Message{
+		Topic:     topic,
+		Payload:   append([]byte(nil), p.Payload...),
+		QoS:       core.QoS(p.QoS),
+		Retain:    p.Retain,
+		From:      c.client.ClientID,
+		Timestamp: time.Now(),
+	}
+	if c.version == mq.V5 {
+		copyProperties(m, &p.Properties)
+	}
+	return m
+}
+
+// copyProperties carries a PUBLISH's (or will's) v5 properties into m.
+func copyProperties(m *core.Message, pr *mq.Properties) {
+	m.PayloadFormat = pr.PayloadFormatIndicator
+	if pr.HasMessageExpiryInterval {
+		m.ExpiryInterval = time.Duration(pr.MessageExpiryInterval) * time.Second
+	}
+	m.ContentType = pr.ContentType
+	m.ResponseTopic = pr.ResponseTopic
+	if len(pr.CorrelationData) > 0 {
+		m.CorrelationData = append([]byte(nil), pr.CorrelationData...)
+	}
+	if len(pr.UserProperties) > 0 {
+		m.UserProperties = make([]core.UserProperty, len(pr.UserProperties))
+		for i, u := range pr.UserProperties {
+			m.UserProperties[i] = core.UserProperty{Key: u.Key, Value: u.Value}
+		}
+	}
+}
+
+// handlePubrel completes an inbound QoS 2 exchange.
+func (c *channel) handlePubrel(p *mq.Pubrel) adapters.Replies {
+	code := mq.Success
+	if !c.sess.Release(p.PacketID) {
+		code = mq.PacketIdentifierNotFound // [MQTT-3.7.2-1] (v3 has no code; PUBCOMP all the same)
+	}
+	c.scratch.pubcomp = mq.Pubcomp{PacketID: p.PacketID, ReasonCode: code}
+	c.write(&c.scratch.pubcomp)
+	return c.reply()
+}
+
+// handlePubrec answers the client's PUBREC for an outbound QoS 2 message.
+func (c *channel) handlePubrec(p *mq.Pubrec) adapters.Replies {
+	if p.ReasonCode.IsError() {
+		// The client refused the message (v5): the exchange ends here.
+		if c.sess.RecFailed(p.PacketID) {
+			return c.deliver()
+		}
+		return c.reply()
+	}
+	code := mq.Success
+	if !c.sess.Rec(p.PacketID) {
+		code = mq.PacketIdentifierNotFound
+	}
+	c.scratch.pubrel = mq.Pubrel{PacketID: p.PacketID, ReasonCode: code}
+	c.write(&c.scratch.pubrel)
+	return c.reply()
+}
+
+// HandleDeliver implements adapters.Channel.
+func (c *channel) HandleDeliver() adapters.Replies {
+	c.begin()
+	if c.phase != phaseConnected {
+		return adapters.Replies{}
+	}
+	return c.deliver()
+}
+
+// deliver takes what the session's window allows and writes it after
+// whatever this call has written already.
+func (c *channel) deliver() adapters.Replies {
+	now := time.Now()
+	var more bool
+	c.dbuf, more = c.sess.Take(c.dbuf[:0], now, c.cfg.DeliverBatch)
+	for i := range c.dbuf {
+		c.writeDelivery(&c.dbuf[i], now)
+		c.dbuf[i] = session.Delivery{}
+	}
+	r := c.reply()
+	r.More = more
+	return r
+}
+
+// writeDelivery encodes one delivery: a PUBLISH, or a PUBREL for a QoS 2
+// message the client already has.
+func (c *channel) writeDelivery(d *session.Delivery, now time.Time) {
+	if d.Release {
+		c.scratch.pubrel = mq.Pubrel{PacketID: d.PacketID}
+		c.write(&c.scratch.pubrel)
+		return
+	}
+	m := d.Msg
+	p := &c.pub
+	*p = mq.Publish{Dup: d.Dup, QoS: byte(d.QoS), Retain: d.Retain, Topic: m.Topic, PacketID: d.PacketID, Payload: m.Payload}
+	if c.version == mq.V5 {
+		pr := &p.Properties
+		pr.PayloadFormatIndicator = m.PayloadFormat
+		if left, ok := m.RemainingExpiry(now); ok {
+			pr.MessageExpiryInterval, pr.HasMessageExpiryInterval = uint32(left/time.Second), true // [MQTT-3.3.2-6]
+		}
+		pr.ContentType = m.ContentType
+		pr.ResponseTopic = m.ResponseTopic
+		pr.CorrelationData = m.CorrelationData
+		pr.SubscriptionIdentifiers = d.SubIDs
+		if len(m.UserProperties) > 0 {
+			c.users = c.users[:0]
+			for _, u := range m.UserProperties {
+				c.users = append(c.users, mq.UserProperty{Key: u.Key, Value: u.Value})
+			}
+			pr.UserProperties = c.users
+		}
+		if c.maxPacketOut > 0 && mq.Size(p, c.version) > c.maxPacketOut {
+			// Never send a client more than it accepts [MQTT-3.1.2-24]: the
+			// message is dropped for this client, as if acknowledged.
+			c.log.Info().Str("topic", m.Topic).Int("max_packet_size", c.maxPacketOut).Msg("delivery_dropped_too_large")
+			c.dropInflight(d)
+			return
+		}
+		c.applyAliasOut(p) // after the size check: an alias must reach the client it is set up for
+	}
+	c.write(p)
+}
+
+// applyAliasOut replaces the topic with an alias the client accepts (MQTT 5
+// §3.3.2.3.4): the first PUBLISH on a topic carries topic and alias, later
+// ones the alias alone.
+func (c *channel) applyAliasOut(p *mq.Publish) {
+	if c.aliasOutMax == 0 {
+		return
+	}
+	if a, ok := c.aliasesOut[p.Topic]; ok {
+		p.Properties.TopicAlias = a
+		p.Topic = ""
+		return
+	}
+	if len(c.aliasesOut) >= c.aliasOutMax {
+		return // aliases spent: send the topic in full
+	}
+	if c.aliasesOut == nil {
+		c.aliasesOut = make(map[string]uint16)
+	}
+	a := uint16(len(c.aliasesOut) + 1)
+	c.aliasesOut[p.Topic] = a
+	p.Properties.TopicAlias = a
+}
+
+// dropInflight forgets a delivery that will never be sent.
+func (c *channel) dropInflight(d *session.Delivery) {
+	switch d.QoS {
+	case core.QoS1:
+		c.sess.Ack(d.PacketID)
+	case core.QoS2:
+		c.sess.RecFailed(d.PacketID)
+	}
+}

@@ -1,0 +1,157 @@
+package broker
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/retain"
+	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/topic"
+)
+
+// Errors returned by the broker. Adapters map them to their protocol's answer
+// (an MQTT reason code, a STOMP ERROR frame, a CoAP 4.xx).
+var (
+	ErrTopicInvalid        = errors.New("broker: topic name invalid")
+	ErrFilterInvalid       = errors.New("broker: topic filter invalid")
+	ErrWildcardUnsupported = errors.New("broker: wildcard subscriptions are disabled")
+	ErrSharedUnsupported   = errors.New("broker: shared subscriptions are disabled")
+	ErrRetainUnsupported   = errors.New("broker: retained messages are disabled")
+	ErrQoSUnsupported      = errors.New("broker: QoS not supported")
+	ErrTooManySubs         = errors.New("broker: too many subscriptions")
+	ErrTakenOver           = errors.New("broker: session taken over by another connection")
+	ErrNotConnected        = errors.New("broker: client not connected")
+)
+
+// Config is the part of the configuration the core needs (the mqtt.* keys).
+type Config struct {
+	NodeName              string
+	MaxQoS                core.QoS
+	MaxTopicLevels        int
+	RetainAvailable       bool
+	WildcardSubscription  bool
+	SharedSubscription    bool
+	SharedStrategy        string // random, round_robin, round_robin_per_group, sticky, hash_clientid, hash_topic, local
+	MaxSubscriptions      int    // per client; 0 unlimited
+	UpgradeQoS            bool
+	IgnoreLoopDeliver     bool
+	SessionExpiryInterval time.Duration // the most a v5 client may ask for, and what a v3 persistent session gets
+	MessageExpiryInterval time.Duration // applied to messages without their own; 0 never
+	AwaitRelTimeout       time.Duration
+	Session               session.Config
+	Retain                retain.Config
+	Topic                 topic.Config
+}
+
+// DefaultConfig mirrors the defaults of configs/manifold.yaml.
+func DefaultConfig() Config {
+	return Config{
+		NodeName:              "manifold@127.0.0.1",
+		MaxQoS:                core.QoS2,
+		MaxTopicLevels:        128,
+		RetainAvailable:       true,
+		WildcardSubscription:  true,
+		SharedSubscription:    true,
+		SharedStrategy:        "round_robin",
+		SessionExpiryInterval: 2 * time.Hour,
+		AwaitRelTimeout:       300 * time.Second,
+		Session:               session.Config{MaxInflight: 32, MaxQueueLen: 1000, StoreQoS0: true, MaxAwaitingRel: 100},
+		Topic:                 topic.DefaultConfig(),
+	}
+}
+
+// Conn is a client's live connection as the broker sees it. Both methods are
+// called from any goroutine and must not block.
+type Conn interface {
+	session.Notifier
+	// Kick asks the connection to close: the client was taken over by a new
+	// connection with its client id (reason ErrTakenOver) or kicked by an
+	// operator.
+	Kick(reason error)
+}
+
+// Broker is the pub/sub core of one node.
+type Broker struct {
+	cfg      Config
+	log      zerolog.Logger
+	subs     *topic.Trie[*subscription]
+	retained *retain.Store
+	shared   sharedState
+	msgID    atomic.Uint64
+	started  time.Time
+
+	mu      sync.Mutex
+	clients map[string]*client // guarded by mu
+
+	stats counters
+}
+
+// counters are the broker's running totals, read by Stats.
+type counters struct {
+	published, delivered, dropped, noSubscriber atomic.Uint64
+	connected                                   atomic.Int64
+}
+
+// Stats is a snapshot of the broker's counters.
+type Stats struct {
+	Clients       int    // sessions, online or not
+	Connected     int    // sessions with a live connection
+	Subscriptions int    // entries in the subscription trie
+	Retained      int    // retained messages
+	Published     uint64 // messages accepted by Publish
+	Delivered     uint64 // enqueued to sessions
+	Dropped       uint64 // refused by a session (queue full, or QoS 0 offline)
+	NoSubscriber  uint64 // published with no matching subscription
+}
+
+// New returns a broker ready for connections.
+func New(cfg Config, log zerolog.Logger) *Broker {
+	return &Broker{
+		cfg:      cfg,
+		log:      log,
+		subs:     topic.NewTrie[*subscription](cfg.Topic),
+		retained: retain.New(cfg.Retain),
+		clients:  make(map[string]*client),
+		started:  time.Now(),
+	}
+}
+
+// Config returns the broker's configuration.
+func (b *Broker) Config() Config { return b.cfg }
+
+// Retained is the broker's retained-message store.
+func (b *Broker) Retained() *retain.Store { return b.retained }
+
+// Stats returns a snapshot of the broker's counters.
+func (b *Broker) Stats() Stats {
+	b.mu.Lock()
+	n := len(b.clients)
+	b.mu.Unlock()
+	return Stats{
+		Clients:       n,
+		Connected:     int(b.stats.connected.Load()),
+		Subscriptions: b.subs.Len(),
+		Retained:      b.retained.Len(),
+		Published:     b.stats.published.Load(),
+		Delivered:     b.stats.delivered.Load(),
+		Dropped:       b.stats.dropped.Load(),
+		NoSubscriber:  b.stats.noSubscriber.Load(),
+	}
+}
+
+// Uptime is how long the broker has run.
+func (b *Broker) Uptime() time.Duration { return time.Since(b.started) }
+
+// Close stops the broker's timers. Connections are closed by the edge.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range b.clients {
+		c.stopTimers()
+	}
+}

@@ -1,0 +1,188 @@
+package broker
+
+import (
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/topic"
+)
+
+// delivery is one client's share of a publish: overlapping subscriptions of
+// one client are merged into one delivery at the highest QoS, carrying every
+// matching subscription identifier (MQTT 5 §3.3.4).
+type delivery struct {
+	sess   *session.Session
+	qos    core.QoS
+	retain bool
+	ids    []uint32
+}
+
+var deliveryPool = sync.Pool{New: func() any { s := make([]delivery, 0, 16); return &s }}
+
+// Publish routes a message to every matching subscription and, if it is
+// retained, stores it (an empty retained payload clears the topic's retained
+// message and is still delivered [MQTT-3.3.1-6] [MQTT-3.3.1-10]). The broker
+// fills in ID and Timestamp when they are zero; after Publish the message is
+// shared and must not be modified. It returns the number of sessions the
+// message was queued for. The caller has authorized it.
+func (b *Broker) Publish(m *core.Message) (int, error) {
+	if topic.ValidName(m.Topic, b.cfg.MaxTopicLevels) != nil {
+		return 0, ErrTopicInvalid
+	}
+	if m.QoS > b.cfg.MaxQoS {
+		return 0, ErrQoSUnsupported
+	}
+	if m.Retain && !b.cfg.RetainAvailable {
+		return 0, ErrRetainUnsupported
+	}
+	if m.ID == 0 {
+		m.ID = b.msgID.Add(1)
+	}
+	if m.Timestamp.IsZero() {
+		m.Timestamp = time.Now()
+	}
+	if m.ExpiryInterval == 0 && b.cfg.MessageExpiryInterval > 0 {
+		m.ExpiryInterval = b.cfg.MessageExpiryInterval
+	}
+	b.stats.published.Add(1)
+	if m.Retain {
+		if err := b.retained.Set(m); err != nil {
+			b.log.Warn().Err(err).Str("topic", m.Topic).Str("clientid", m.From).Msg("retain_failed")
+		}
+	}
+
+	res := b.subs.Match(m.Topic)
+	dp := deliveryPool.Get().(*[]delivery)
+	ds := b.collect((*dp)[:0], m, res.Subs)
+	for i := range res.Shared {
+		if s := b.pickShared(&res.Shared[i], m); s != nil {
+			ds = b.merge(ds, m, s)
+		}
+	}
+	n := 0
+	for i := range ds {
+		d := &ds[i]
+		if d.sess.Enqueue(session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids}) {
+			n++
+		} else {
+			b.stats.dropped.Add(1)
+		}
+		*d = delivery{}
+	}
+	*dp = ds[:0]
+	deliveryPool.Put(dp)
+	b.stats.delivered.Add(uint64(n))
+	if len(res.Subs) == 0 && len(res.Shared) == 0 {
+		b.stats.noSubscriber.Add(1)
+	}
+	return n, nil
+}
+
+// collect turns the matching ordinary subscriptions into deliveries.
+func (b *Broker) collect(ds []delivery, m *core.Message, subs []*subscription) []delivery {
+	for _, s := range subs {
+		ds = b.merge(ds, m, s)
+	}
+	return ds
+}
+
+// merge adds subscription s's delivery of m, folding it into an existing
+// delivery to the same session. Clients rarely have overlapping
+// subscriptions, and a publish rarely matches many, so a backwards scan over
+// the deliveries so far beats a map here up to a few dozen entries.
+func (b *Broker) merge(ds []delivery, m *core.Message, s *subscription) []delivery {
+	if (s.opts.NoLocal || b.cfg.IgnoreLoopDeliver) && s.clientID == m.From && m.From != "" {
+		return ds // [MQTT-3.8.3-3]
+	}
+	qos := min(m.QoS, s.opts.QoS)
+	if b.cfg.UpgradeQoS {
+		qos = s.opts.QoS
+	}
+	retain := m.Retain && s.opts.RetainAsPublished // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
+	for i := len(ds) - 1; i >= 0 && len(ds)-i <= 64; i-- {
+		if ds[i].sess == s.sess {
+			d := &ds[i]
+			d.qos = max(d.qos, qos)
+			d.retain = d.retain || retain
+			if s.opts.SubscriptionID != 0 {
+				d.ids = append(d.ids, s.opts.SubscriptionID)
+			}
+			return ds
+		}
+	}
+	var ids []uint32
+	if s.opts.SubscriptionID != 0 {
+		ids = []uint32{s.opts.SubscriptionID}
+	}
+	return append(ds, delivery{sess: s.sess, qos: qos, retain: retain, ids: ids})
+}
+
+// sharedKey names one shared group: MQTT identifies a shared subscription by
+// its group and its filter together.
+type sharedKey struct{ group, filter string }
+
+// sharedState is the per-group state of the round_robin and sticky strategies.
+type sharedState struct {
+	next   sync.Map // sharedKey → *atomic.Uint64
+	sticky sync.Map // sharedKey → *subscription
+}
+
+// pickShared chooses the member of a shared group that gets m, by
+// mqtt.shared_subscription_strategy, preferring members that are online.
+func (b *Broker) pickShared(g *topic.Group[*subscription], m *core.Message) *subscription {
+	n := len(g.Members)
+	if n == 0 {
+		return nil
+	}
+	key := sharedKey{g.Name, g.Filter}
+	var start int
+	switch b.cfg.SharedStrategy {
+	case "round_robin", "round_robin_per_group":
+		v, ok := b.shared.next.Load(key)
+		if !ok {
+			v, _ = b.shared.next.LoadOrStore(key, new(atomic.Uint64))
+		}
+		start = int((v.(*atomic.Uint64).Add(1) - 1) % uint64(n))
+	case "sticky":
+		if v, ok := b.shared.sticky.Load(key); ok {
+			s := v.(*subscription)
+			for _, mem := range g.Members {
+				if mem == s && s.sess.Online() {
+					return s
+				}
+			}
+		}
+		start = rand.IntN(n)
+	case "hash_clientid":
+		start = int(hash(m.From) % uint32(n))
+	case "hash_topic":
+		start = int(hash(m.Topic) % uint32(n))
+	default: // random, local
+		start = rand.IntN(n)
+	}
+	chosen := g.Members[start]
+	for i := range n {
+		if s := g.Members[(start+i)%n]; s.sess.Online() {
+			chosen = s
+			break
+		}
+	}
+	if b.cfg.SharedStrategy == "sticky" {
+		b.shared.sticky.Store(key, chosen)
+	}
+	return chosen
+}
+
+// hash is 32-bit FNV-1a, inline so that it costs no allocation.
+func hash(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
