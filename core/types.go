@@ -49,6 +49,7 @@ type ClientInfo struct {
 	Proto       string         // "mqtt", "mqtt-sn", "coap", "lwm2m", "stomp", "raw"
 	ProtoVer    byte           // protocol level (MQTT: 3, 4 or 5)
 	Listener    string         // "tcp:default", "ws:default", …
+	LocalPort   uint16         // the listener's port (EMQX's sockport)
 	Mountpoint  string         // topic prefix applied to everything the client names
 	CertCN      string         // TLS peer certificate common name, if any
 	IsSuperuser bool

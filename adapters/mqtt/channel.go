@@ -83,7 +83,7 @@ type channel struct {
 func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channel {
 	c := &channel{cfg: cfg, ctx: ctx, handle: ci.Handle}
 	c.dec.MaxSize = cfg.MaxPacketSize
-	c.client = core.ClientInfo{Peer: ci.Remote, Proto: "mqtt", Listener: ci.Listener}
+	c.client = core.ClientInfo{Peer: ci.Remote, Proto: "mqtt", Listener: ci.Listener, LocalPort: ci.Local.Port()}
 	if ci.TLS != nil && len(ci.TLS.PeerCertificates) > 0 {
 		c.client.CertCN = ci.TLS.PeerCertificates[0].Subject.CommonName
 	}
@@ -280,7 +280,7 @@ func (c *channel) Close(reason error) {
 	}
 	// The will goes out unless the client said goodbye properly
 	// [MQTT-3.1.2-8]; the broker ignores us if we were taken over.
-	c.ctx.Disconnect(c.client.ClientID, c, !c.willSent, nil)
+	c.ctx.Disconnect(c.client.ClientID, c, !c.willSent, nil, disconnectReason(reason))
 	c.log.Debug().Str("clientid", c.client.ClientID).AnErr("reason", reason).Msg("client_disconnected")
 	c.sess = nil
 }
@@ -297,9 +297,30 @@ func (c *channel) handleDisconnect(p *mq.Disconnect) adapters.Replies {
 		d := time.Duration(p.Properties.SessionExpiryInterval) * time.Second
 		expiry = &d
 	}
-	c.ctx.Disconnect(c.client.ClientID, c, sendWill, expiry)
+	c.ctx.Disconnect(c.client.ClientID, c, sendWill, expiry, "normal")
 	c.willSent = true
 	c.sess = nil
 	c.phase = phaseClosing
 	return adapters.Replies{Shutdown: ErrClientDisconnect}
+}
+
+// disconnectReason names why a connection ended, in EMQX's words, for the
+// disconnected event.
+func disconnectReason(err error) string {
+	switch {
+	case err == nil:
+		return "tcp_closed"
+	case errors.Is(err, ErrKeepaliveTimeout):
+		return "keepalive_timeout"
+	case errors.Is(err, ErrNotAuthorized):
+		return "not_authorized"
+	case errors.Is(err, ErrReceiveMaximum):
+		return "receive_maximum_exceeded"
+	default:
+		var me *mq.Error
+		if errors.As(err, &me) {
+			return "frame_error"
+		}
+		return "closed"
+	}
 }

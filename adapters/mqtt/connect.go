@@ -79,6 +79,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		Expiry:         expiry,
 		ReceiveMaximum: int(p.Properties.ReceiveMaximum),
 		Will:           will,
+		Keepalive:      keepalive,
 	})
 	c.sess = res.Session
 	c.phase = phaseConnected

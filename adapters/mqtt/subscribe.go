@@ -43,6 +43,7 @@ func (c *channel) subscribe(s mq.Subscription, subID uint32) mq.ReasonCode {
 	})
 	switch {
 	case err == nil:
+		c.log.Debug().Str("filter", s.Filter).Uint8("qos", uint8(res.Granted)).Msg("client_subscribed")
 		return mq.ReasonCode(res.Granted)
 	case errors.Is(err, broker.ErrFilterInvalid):
 		return mq.TopicFilterInvalid

@@ -9,8 +9,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/delayed"
 	"github.com/manifold-iot/manifold/core/retain"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/sys"
 	"github.com/manifold-iot/manifold/core/topic"
 )
 
@@ -26,6 +28,8 @@ var (
 	ErrTooManySubs         = errors.New("broker: too many subscriptions")
 	ErrTakenOver           = errors.New("broker: session taken over by another connection")
 	ErrNotConnected        = errors.New("broker: client not connected")
+	ErrDelayedInvalid      = errors.New("broker: $delayed topic invalid")
+	ErrDelayedFull         = errors.New("broker: too many delayed messages")
 )
 
 // Config is the part of the configuration the core needs (the mqtt.* keys).
@@ -46,6 +50,8 @@ type Config struct {
 	Session               session.Config
 	Retain                retain.Config
 	Topic                 topic.Config
+	Delayed               delayed.Config
+	Sys                   sys.Config // $SYS topics and client events; Node and Started are filled in
 }
 
 // DefaultConfig mirrors the defaults of configs/manifold.yaml.
@@ -62,6 +68,8 @@ func DefaultConfig() Config {
 		AwaitRelTimeout:       300 * time.Second,
 		Session:               session.Config{MaxInflight: 32, MaxQueueLen: 1000, StoreQoS0: true, MaxAwaitingRel: 100},
 		Topic:                 topic.DefaultConfig(),
+		Delayed:               delayed.DefaultConfig(),
+		Sys:                   sys.DefaultConfig(),
 	}
 }
 
@@ -82,6 +90,8 @@ type Broker struct {
 	subs     *topic.Trie[*subscription]
 	retained *retain.Store
 	shared   sharedState
+	delayed  *delayed.Scheduler
+	sys      *sys.Sys
 	msgID    atomic.Uint64
 	started  time.Time
 
@@ -109,15 +119,53 @@ type Stats struct {
 	NoSubscriber  uint64 // published with no matching subscription
 }
 
-// New returns a broker ready for connections.
+// New returns a broker ready for connections. Start begins its periodic
+// work ($SYS); Close ends it.
 func New(cfg Config, log zerolog.Logger) *Broker {
-	return &Broker{
+	b := &Broker{
 		cfg:      cfg,
 		log:      log,
 		subs:     topic.NewTrie[*subscription](cfg.Topic),
 		retained: retain.New(cfg.Retain),
 		clients:  make(map[string]*client),
 		started:  time.Now(),
+	}
+	b.delayed = delayed.New(cfg.Delayed, func(m *core.Message) {
+		if _, err := b.publish(m, false); err != nil {
+			b.log.Warn().Err(err).Str("topic", m.Topic).Msg("delayed_publish_failed")
+		}
+	}, log)
+	sc := cfg.Sys
+	if sc.Node == "" {
+		sc.Node = cfg.NodeName
+	}
+	sc.Started = b.started
+	b.sys = sys.New(sc, systemPublisher{b}, b.sysSnapshot, log)
+	return b
+}
+
+// Start begins the broker's periodic work: the $SYS topics.
+func (b *Broker) Start() { b.sys.Start() }
+
+// systemPublisher publishes the broker's own messages ($SYS), which are not
+// subject to the limits put on clients (retain_available, max_qos_allowed).
+type systemPublisher struct{ b *Broker }
+
+func (p systemPublisher) Publish(m *core.Message) (int, error) { return p.b.publish(m, true) }
+
+func (b *Broker) sysSnapshot() sys.Snapshot {
+	st := b.Stats()
+	return sys.Snapshot{
+		Nodes:                []string{b.cfg.NodeName},
+		Connections:          st.Connected,
+		Sessions:             st.Clients,
+		Subscriptions:        st.Subscriptions,
+		Retained:             st.Retained,
+		MessagesReceived:     st.Published,
+		MessagesSent:         st.Delivered,
+		MessagesDropped:      st.NoSubscriber,
+		MessagesNoSubscriber: st.NoSubscriber,
+		DeliveryDropped:      st.Dropped,
 	}
 }
 
@@ -147,8 +195,11 @@ func (b *Broker) Stats() Stats {
 // Uptime is how long the broker has run.
 func (b *Broker) Uptime() time.Duration { return time.Since(b.started) }
 
-// Close stops the broker's timers. Connections are closed by the edge.
+// Close stops the broker's timers and periodic work; delayed messages still
+// pending are dropped (and logged). Connections are closed by the edge.
 func (b *Broker) Close() {
+	b.sys.Stop()
+	b.delayed.Close()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, c := range b.clients {

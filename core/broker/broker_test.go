@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,7 +170,7 @@ func TestSessionResumeAndCleanStart(t *testing.T) {
 	b := newBroker(t, nil)
 	s := connect(t, b, "s", true, time.Hour, nil)
 	s.sub(t, b, "t", core.SubOptions{QoS: 1})
-	b.Disconnect("s", s.conn, false, nil)
+	b.Disconnect("s", s.conn, false, nil, "test")
 	pub(t, b, "p", "t", 1, false, "offline")
 
 	s2 := connect(t, b, "s", false, time.Hour, nil)
@@ -179,7 +180,7 @@ func TestSessionResumeAndCleanStart(t *testing.T) {
 	if got := s2.take(); !same(got, "t/1") {
 		t.Fatalf("offline message: got %v", got)
 	}
-	b.Disconnect("s", s2.conn, false, nil)
+	b.Disconnect("s", s2.conn, false, nil, "test")
 
 	s3 := connect(t, b, "s", true, 0, nil)
 	if s3.res.SessionPresent {
@@ -188,7 +189,7 @@ func TestSessionResumeAndCleanStart(t *testing.T) {
 	if n := pub(t, b, "p", "t", 1, false, "after clean"); n != 0 {
 		t.Fatalf("clean start kept the old subscription (%d deliveries)", n)
 	}
-	b.Disconnect("s", s3.conn, false, nil)
+	b.Disconnect("s", s3.conn, false, nil, "test")
 	if b.Session("s") != nil || b.Stats().Clients != 0 {
 		t.Fatal("session with expiry 0 outlived its connection")
 	}
@@ -212,7 +213,7 @@ func TestTakeoverKicksTheOldConnection(t *testing.T) {
 		t.Fatalf("takeover of a session with expiry 0 must publish the old will: %v", got)
 	}
 	// The old connection closing late changes nothing.
-	b.Disconnect("dup", old.conn, true, nil)
+	b.Disconnect("dup", old.conn, true, nil, "test")
 	if b.Session("dup") == nil || !b.Session("dup").Online() {
 		t.Fatal("late disconnect of the old connection unbound the new one")
 	}
@@ -228,8 +229,8 @@ func TestWillOnAbruptDisconnectOnly(t *testing.T) {
 	w.sub(t, b, "will/+", core.SubOptions{QoS: 1})
 	a := connect(t, b, "a", true, 0, &Will{Msg: &core.Message{From: "a", Topic: "will/a", QoS: 1}})
 	n := connect(t, b, "n", true, 0, &Will{Msg: &core.Message{From: "n", Topic: "will/n", QoS: 1}})
-	b.Disconnect("a", a.conn, true, nil)
-	b.Disconnect("n", n.conn, false, nil)
+	b.Disconnect("a", a.conn, true, nil, "test")
+	b.Disconnect("n", n.conn, false, nil, "test")
 	if got := w.take(); !same(got, "will/a/1") {
 		t.Fatalf("got %v, want only the abrupt client's will", got)
 	}
@@ -244,8 +245,8 @@ func TestWillDelay(t *testing.T) {
 	}
 	back := connect(t, b, "back", false, time.Hour, will("back"))
 	gone := connect(t, b, "gone", false, time.Hour, will("gone"))
-	b.Disconnect("back", back.conn, true, nil)
-	b.Disconnect("gone", gone.conn, true, nil)
+	b.Disconnect("back", back.conn, true, nil, "test")
+	b.Disconnect("gone", gone.conn, true, nil, "test")
 	connect(t, b, "back", false, time.Hour, nil) // back in time: no will
 	deadline := time.Now().Add(5 * time.Second)
 	var got []string
@@ -264,7 +265,7 @@ func TestSessionExpiry(t *testing.T) {
 	b := newBroker(t, nil)
 	s := connect(t, b, "s", false, 30*time.Millisecond, nil)
 	s.sub(t, b, "t", core.SubOptions{QoS: 1})
-	b.Disconnect("s", s.conn, false, nil)
+	b.Disconnect("s", s.conn, false, nil, "test")
 	deadline := time.Now().Add(5 * time.Second)
 	for b.Session("s") != nil && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -311,7 +312,7 @@ func TestSharedPrefersOnlineMembers(t *testing.T) {
 	off := connect(t, b, "off", false, time.Hour, nil)
 	on.sub(t, b, "$share/g/t", core.SubOptions{QoS: 1})
 	off.sub(t, b, "$share/g/t", core.SubOptions{QoS: 1})
-	b.Disconnect("off", off.conn, false, nil)
+	b.Disconnect("off", off.conn, false, nil, "test")
 	for range 10 {
 		pub(t, b, "p", "t", 1, false, "x")
 	}
@@ -400,5 +401,53 @@ func TestConcurrentPublishDeliversEverything(t *testing.T) {
 	wg.Wait()
 	if counts[0] != pubs*per || counts[1] != pubs*per {
 		t.Fatalf("delivered %v, want %d each", counts, pubs*per)
+	}
+}
+
+func TestDelayedPublish(t *testing.T) {
+	b := newBroker(t, nil)
+	s := connect(t, b, "s", true, 0, nil)
+	s.sub(t, b, "d/#", core.SubOptions{QoS: 1})
+	start := time.Now()
+	if n := pub(t, b, "p", "$delayed/1/d/x", 1, false, "later"); n != 0 {
+		t.Fatalf("a delayed message was delivered at once to %d sessions", n)
+	}
+	if _, err := b.Publish(&core.Message{Topic: "$delayed/abc/d/x"}); !errors.Is(err, ErrDelayedInvalid) {
+		t.Fatalf("bad delay: %v, want ErrDelayedInvalid", err)
+	}
+	var got []string
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		got = s.take()
+	}
+	if !same(got, "d/x/1") {
+		t.Fatalf("got %v, want the delayed message on d/x", got)
+	}
+	if el := time.Since(start); el < time.Second {
+		t.Fatalf("delivered after %v, before its delay", el)
+	}
+}
+
+func TestSysClientEvents(t *testing.T) {
+	b := newBroker(t, nil)
+	w := connect(t, b, "watcher", true, 0, nil)
+	w.sub(t, b, "$SYS/brokers/+/clients/#", core.SubOptions{QoS: 0})
+	c := connect(t, b, "dev-1", true, 0, nil)
+	b.Disconnect("dev-1", c.conn, true, nil, "keepalive_timeout")
+	ds, _ := w.res.Session.Take(nil, time.Now(), 0)
+	if len(ds) != 2 {
+		t.Fatalf("watcher got %d events, want connected and disconnected", len(ds))
+	}
+	if ds[0].Msg.Topic != "$SYS/brokers/manifold@127.0.0.1/clients/dev-1/connected" ||
+		!strings.Contains(string(ds[0].Msg.Payload), `"clientid":"dev-1"`) {
+		t.Fatalf("connected event %s %s", ds[0].Msg.Topic, ds[0].Msg.Payload)
+	}
+	if !strings.HasSuffix(ds[1].Msg.Topic, "/clients/dev-1/disconnected") ||
+		!strings.Contains(string(ds[1].Msg.Payload), `"reason":"keepalive_timeout"`) {
+		t.Fatalf("disconnected event %s %s", ds[1].Msg.Topic, ds[1].Msg.Payload)
+	}
+	if st := b.Stats(); st.Published != 0 {
+		t.Fatalf("system messages counted as published: %+v", st)
 	}
 }

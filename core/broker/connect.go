@@ -5,6 +5,7 @@ import (
 
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/sys"
 )
 
 // Will is a client's last will: published when its connection ends without a
@@ -22,6 +23,7 @@ type ConnectRequest struct {
 	Expiry         time.Duration // session expiry after disconnect; the broker caps it
 	ReceiveMaximum int           // the client's; 0 when it gave none
 	Will           *Will
+	Keepalive      time.Duration // for the connected event
 }
 
 // ConnectResult is the broker's answer to a ConnectRequest.
@@ -69,6 +71,7 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 	}
 
 	var kicked Conn
+	var kickedInfo *core.ClientInfo
 	var pendingWill *Will
 	var discard *client
 	b.mu.Lock()
@@ -76,7 +79,7 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 	if c != nil {
 		c.stopTimers() // a delayed will is not sent when the client is back in time [MQTT-3.1.3-9]
 		if c.conn != nil {
-			kicked = c.conn
+			kicked, kickedInfo = c.conn, c.info
 			c.sess.Unbind(c.conn)
 			b.stats.connected.Add(-1)
 			if c.expiry == 0 && c.will != nil {
@@ -104,18 +107,28 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 	}
 	if kicked != nil {
 		kicked.Kick(ErrTakenOver)
+		b.sys.ClientDisconnected(kickedInfo, "takenover")
 	}
 	if pendingWill != nil {
 		b.publishWill(pendingWill)
 	}
+	b.sys.ClientConnected(req.Client, sys.ConnInfo{
+		CleanStart:     req.CleanStart,
+		Keepalive:      req.Keepalive,
+		ExpiryInterval: expiry,
+		ConnectedAt:    time.Now(),
+		SockPort:       req.Client.LocalPort,
+	})
 	return ConnectResult{Session: c.sess, SessionPresent: present, Expiry: expiry}
 }
 
 // Disconnect ends conn's binding to its client's session. sendWill is false
 // only for a normal DISCONNECT (reason 0x00) [MQTT-3.14.4-3]. newExpiry, when
-// not nil, is the Session Expiry Interval a v5 DISCONNECT gave. It does
-// nothing if conn was already replaced by a takeover.
-func (b *Broker) Disconnect(clientID string, conn Conn, sendWill bool, newExpiry *time.Duration) {
+// not nil, is the Session Expiry Interval a v5 DISCONNECT gave. reason is
+// EMQX's word for why ("normal", "keepalive_timeout", "tcp_closed", …) for
+// the disconnected event. It does nothing if conn was already replaced by a
+// takeover.
+func (b *Broker) Disconnect(clientID string, conn Conn, sendWill bool, newExpiry *time.Duration, reason string) {
 	b.mu.Lock()
 	c := b.clients[clientID]
 	if c == nil || c.conn != conn {
@@ -145,6 +158,7 @@ func (b *Broker) Disconnect(clientID string, conn Conn, sendWill bool, newExpiry
 			c.willTimer = time.AfterFunc(delay, func() { b.fireWill(c) })
 		}
 	}
+	info := c.info
 	var gone *client
 	if c.expiry <= 0 {
 		delete(b.clients, clientID)
@@ -154,6 +168,7 @@ func (b *Broker) Disconnect(clientID string, conn Conn, sendWill bool, newExpiry
 	}
 	b.mu.Unlock()
 
+	b.sys.ClientDisconnected(info, reason)
 	if willNow != nil {
 		b.publishWill(willNow)
 	}

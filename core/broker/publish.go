@@ -1,12 +1,16 @@
 package broker
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/delayed"
 	"github.com/manifold-iot/manifold/core/session"
 	"github.com/manifold-iot/manifold/core/topic"
 )
@@ -30,14 +34,44 @@ var deliveryPool = sync.Pool{New: func() any { s := make([]delivery, 0, 16); ret
 // shared and must not be modified. It returns the number of sessions the
 // message was queued for. The caller has authorized it.
 func (b *Broker) Publish(m *core.Message) (int, error) {
-	if topic.ValidName(m.Topic, b.cfg.MaxTopicLevels) != nil {
-		return 0, ErrTopicInvalid
-	}
 	if m.QoS > b.cfg.MaxQoS {
 		return 0, ErrQoSUnsupported
 	}
 	if m.Retain && !b.cfg.RetainAvailable {
 		return 0, ErrRetainUnsupported
+	}
+	if strings.HasPrefix(m.Topic, delayed.Prefix) {
+		return b.publishDelayed(m)
+	}
+	b.stats.published.Add(1)
+	return b.publish(m, false)
+}
+
+// publishDelayed holds a $delayed/<seconds>/<topic> message until its time;
+// it is then published on <topic> (EMQX's delayed publish).
+func (b *Broker) publishDelayed(m *core.Message) (int, error) {
+	d, _, _, err := delayed.Parse(m.Topic)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrDelayedInvalid, err)
+	}
+	if m.Timestamp.IsZero() {
+		m.Timestamp = time.Now()
+	}
+	b.stats.published.Add(1)
+	if err := b.delayed.Add(m, d); err != nil {
+		if errors.Is(err, delayed.ErrFull) {
+			return 0, ErrDelayedFull
+		}
+		return 0, fmt.Errorf("%w: %w", ErrDelayedInvalid, err)
+	}
+	return 0, nil
+}
+
+// publish routes a message without the client-facing checks. System
+// messages ($SYS) are not counted in the message statistics.
+func (b *Broker) publish(m *core.Message, system bool) (int, error) {
+	if topic.ValidName(m.Topic, b.cfg.MaxTopicLevels) != nil {
+		return 0, ErrTopicInvalid
 	}
 	if m.ID == 0 {
 		m.ID = b.msgID.Add(1)
@@ -48,7 +82,6 @@ func (b *Broker) Publish(m *core.Message) (int, error) {
 	if m.ExpiryInterval == 0 && b.cfg.MessageExpiryInterval > 0 {
 		m.ExpiryInterval = b.cfg.MessageExpiryInterval
 	}
-	b.stats.published.Add(1)
 	if m.Retain {
 		if err := b.retained.Set(m); err != nil {
 			b.log.Warn().Err(err).Str("topic", m.Topic).Str("clientid", m.From).Msg("retain_failed")
@@ -75,6 +108,9 @@ func (b *Broker) Publish(m *core.Message) (int, error) {
 	}
 	*dp = ds[:0]
 	deliveryPool.Put(dp)
+	if system {
+		return n, nil
+	}
 	b.stats.delivered.Add(uint64(n))
 	if len(res.Subs) == 0 && len(res.Shared) == 0 {
 		b.stats.noSubscriber.Add(1)

@@ -96,6 +96,7 @@ func (b *Broker) Subscribe(clientID string, conn Conn, filter string, opts core.
 	}
 	c.subs.mu.Unlock()
 
+	b.sys.ClientSubscribed(c.info, filter, opts)
 	// Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
 	if !shared && (opts.RetainHandling == 0 || opts.RetainHandling == 1 && old == nil) {
 		b.sendRetained(sub)
@@ -135,6 +136,7 @@ func (b *Broker) Unsubscribe(clientID string, conn Conn, filter string) (bool, e
 	}
 	delete(c.subs.m, filter)
 	b.subs.Remove(sub.real, sub.group, sub)
+	b.sys.ClientUnsubscribed(c.info, filter)
 	return true, nil
 }
 
