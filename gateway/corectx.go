@@ -11,8 +11,10 @@ import (
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/acl"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/core/delayed"
 	"github.com/manifold-iot/manifold/core/retain"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/sys"
 	"github.com/manifold-iot/manifold/core/topic"
 	"github.com/manifold-iot/manifold/gateway/config"
 )
@@ -90,9 +92,10 @@ func (a *authorizer) authorize(ci *core.ClientInfo, action core.Action, topic st
 	return a.noMatch
 }
 
-// brokerConfig maps the mqtt.* keys onto the core's configuration.
-func brokerConfig(cfg *config.Config) broker.Config {
-	m := cfg.MQTT
+// brokerConfig maps the mqtt.* and sys_topics.* keys onto the core's
+// configuration.
+func brokerConfig(cfg *config.Config, version string) broker.Config {
+	m, st := cfg.MQTT, cfg.SysTopics
 	return broker.Config{
 		NodeName:              cfg.Node.Name,
 		MaxQoS:                core.QoS(m.MaxQoSAllowed),
@@ -113,7 +116,18 @@ func brokerConfig(cfg *config.Config) broker.Config {
 			StoreQoS0:      m.MqueueStoreQoS0,
 			MaxAwaitingRel: m.MaxAwaitingRel,
 		},
-		Retain: retain.DefaultConfig(),
-		Topic:  topic.DefaultConfig(),
+		Retain:  retain.DefaultConfig(),
+		Topic:   topic.DefaultConfig(),
+		Delayed: delayed.DefaultConfig(),
+		Sys: sys.Config{
+			Node:               cfg.Node.Name,
+			Version:            version,
+			Interval:           time.Duration(st.SysMsgInterval),
+			HeartbeatInterval:  time.Duration(st.SysHeartbeatInterval),
+			ClientConnected:    st.SysEventMessages.ClientConnected,
+			ClientDisconnected: st.SysEventMessages.ClientDisconnected,
+			ClientSubscribed:   st.SysEventMessages.ClientSubscribed,
+			ClientUnsubscribed: st.SysEventMessages.ClientUnsubscribed,
+		},
 	}
 }

@@ -3,39 +3,123 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/adapters"
+	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
+	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/gateway/config"
+	"github.com/manifold-iot/manifold/gateway/edge"
 )
 
 // Server is one Manifold node: its listeners, the core broker and the HTTP
 // API, built from one Config. Create it with New, start it with Run.
 type Server struct {
-	cfg *config.Config
-	log zerolog.Logger
+	cfg    *config.Config
+	log    zerolog.Logger
+	broker *broker.Broker
+	core   *coreContext
+	mqtt   *mqttad.Adapter
 
-	mu      sync.Mutex // guards running
-	running bool
+	mu        sync.Mutex // guards the fields below
+	running   bool
+	listeners []runningListener
 }
 
-// New checks cfg and returns a Server ready to Run. It binds nothing: every
-// error a configuration can cause before the first socket opens is reported
-// here, so a bad file never leaves half a server listening.
-func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
+// runningListener is a started listener.
+type runningListener struct {
+	ref  config.ListenerRef
+	stop func(context.Context) error
+	addr net.Addr
+}
+
+// Option adjusts a Server built by New.
+type Option func(*options)
+
+type options struct {
+	version string
+}
+
+// WithVersion sets the version the server reports ($SYS/brokers/<node>/version).
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
+
+// New checks cfg, loads what the configuration names (ACL files) and returns
+// a Server ready to Run. It binds nothing: every error a configuration can
+// cause before the first socket opens is reported here, so a bad file never
+// leaves half a server listening.
+func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error) {
+	o := options{version: "dev"}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if cfg == nil {
 		return nil, errors.New("gateway: nil config")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log}, nil
+	authz, err := newAuthorizer(cfg.Authorization, cfg.ResolvePath)
+	if err != nil {
+		return nil, err
+	}
+	b := broker.New(brokerConfig(cfg, o.version), log.With().Str("component", "broker").Logger())
+	s := &Server{
+		cfg:    cfg,
+		log:    log,
+		broker: b,
+		core:   &coreContext{Broker: b, log: log, allowAnonymous: cfg.MQTT.AllowAnonymous, authz: authz},
+		mqtt:   mqttad.NewAdapter(mqttConfig(cfg)),
+	}
+	return s, nil
+}
+
+// mqttConfig maps the mqtt.* keys onto the MQTT channel's configuration.
+func mqttConfig(cfg *config.Config) mqttad.Config {
+	m := cfg.MQTT
+	return mqttad.Config{
+		MaxPacketSize:         int(m.MaxPacketSize),
+		MaxClientIDLen:        m.MaxClientIDLen,
+		MaxTopicAlias:         m.MaxTopicAlias,
+		MaxInflight:           m.MaxInflight,
+		MaxQoS:                core.QoS(m.MaxQoSAllowed),
+		RetainAvailable:       m.RetainAvailable,
+		WildcardSubscription:  m.WildcardSubscription,
+		SharedSubscription:    m.SharedSubscription,
+		ServerKeepalive:       m.ServerKeepalive,
+		KeepaliveMultiplier:   m.KeepaliveMultiplier,
+		SessionExpiry:         time.Duration(m.SessionExpiryInterval),
+		IdleTimeout:           time.Duration(m.IdleTimeout),
+		ResponseInformation:   m.ResponseInformation,
+		UseUsernameAsClientID: m.UseUsernameAsClientID,
+	}
+}
+
+// Broker is the server's core, for in-process embedding and tests.
+func (s *Server) Broker() *broker.Broker { return s.broker }
+
+// Addr returns the bound address of a running listener ("tcp:default": kind
+// and name), or
+// nil. With bind port 0 this is how a test learns the port.
+func (s *Server) Addr(key string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, l := range s.listeners {
+		if l.ref.Kind+":"+l.ref.Name == key {
+			return l.addr
+		}
+	}
+	return nil
 }
 
 // Run starts every enabled listener and blocks until ctx is cancelled, then
-// shuts the server down and returns. It returns an error at once if a listener
-// cannot start.
+// shuts the server down and returns. It returns an error at once, with every
+// listener already started closed again, if a listener cannot start.
 func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.running {
@@ -45,29 +129,75 @@ func (s *Server) Run(ctx context.Context) error {
 	s.running = true
 	s.mu.Unlock()
 
-	s.log.Info().Str("node", s.cfg.Node.Name).Str("data_dir", s.cfg.Node.DataDir).Msg("server_starting")
-	for _, l := range s.cfg.EnabledListeners() {
-		// The MQTT broker and its edge are the next milestone; until they land
-		// the listeners are reported, not bound, so nobody mistakes this build
-		// for a working broker.
-		s.log.Info().Str("proto", l.Kind).Str("listener", l.Name).Str("bind", l.Bind.String()).Msg("listener_configured")
+	s.log.Info().Str("node", s.cfg.Node.Name).Msg("server_starting")
+	if err := s.startListeners(ctx); err != nil {
+		_ = s.Shutdown(context.Background())
+		return err
 	}
-	s.log.Warn().Msg("broker_not_included: this build has no MQTT broker yet; listeners are not bound")
+	s.broker.Start()
 	s.log.Info().Msg("server_started")
-
 	<-ctx.Done()
 	return s.Shutdown(context.Background())
 }
 
-// Shutdown closes the listeners, disconnects clients and flushes state. It is
+func (s *Server) startListeners(ctx context.Context) error {
+	for _, ref := range s.cfg.EnabledListeners() {
+		log := s.log.With().Str("proto", ref.Kind).Str("listener", ref.Name).Logger()
+		switch ref.Kind {
+		case config.KindTCP:
+			l := s.cfg.Listeners.TCP[ref.Name]
+			srv := edge.NewTCP(edge.TCPConfig{
+				Name:           ref.Kind + ":" + ref.Name,
+				Bind:           l.Bind.String(),
+				MaxConnections: l.MaxConnections,
+				TCPNoDelay:     l.TCPOptions.Nodelay,
+			}, s.mqtt, s.adapterContext(s.log), s.log)
+			if err := srv.Start(ctx); err != nil {
+				return fmt.Errorf("listeners.%s.%s.bind %s: %w", ref.Kind, ref.Name, l.Bind, err)
+			}
+			s.addListener(ref, srv.Stop, srv.Addr())
+			log.Info().Str("bind", l.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
+		default:
+			// TLS, WebSocket and the dashboard arrive in later milestones.
+			log.Warn().Str("bind", ref.Bind.String()).Msg("listener_not_available_in_this_build")
+		}
+	}
+	return nil
+}
+
+func (s *Server) adapterContext(log zerolog.Logger) adapters.Context {
+	c := *s.core
+	c.log = log
+	return &c
+}
+
+func (s *Server) addListener(ref config.ListenerRef, stop func(context.Context) error, addr net.Addr) {
+	s.mu.Lock()
+	s.listeners = append(s.listeners, runningListener{ref: ref, stop: stop, addr: addr})
+	s.mu.Unlock()
+}
+
+// Shutdown closes the listeners, which disconnects their clients (their
+// wills are published), stops the broker's timers and flushes state. It is
 // safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.running {
+		s.mu.Unlock()
 		return nil
 	}
 	s.running = false
+	ls := s.listeners
+	s.listeners = nil
+	s.mu.Unlock()
+
+	var errs []error
+	for i := len(ls) - 1; i >= 0; i-- {
+		if err := ls[i].stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", ls[i].ref.Key(), err))
+		}
+	}
+	s.broker.Close()
 	s.log.Info().Msg("server_stopped")
-	return nil
+	return errors.Join(errs...)
 }

@@ -117,7 +117,7 @@ func runStart(args, environ []string, _, stderr io.Writer) int {
 	}
 	log.Info().Str("version", version).Str("config", *cfgPath).Msg("manifold_starting")
 
-	srv, err := gateway.New(cfg, log)
+	srv, err := gateway.New(cfg, log, gateway.WithVersion(version))
 	if err != nil {
 		log.Error().Err(err).Msg("server_config_invalid")
 		return exitUsage

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// broker is a manifold process started for one test.
+type runningBroker struct {
+	cmd  *exec.Cmd
+	logs *logLines
+	addr string // the MQTT TCP listener, 127.0.0.1:port
+	done chan struct{}
+}
+
+// startBroker runs bin/manifold on the shipped config with every listener on
+// a free loopback port (or disabled) and returns once it accepts MQTT.
+func startBroker(t *testing.T, env ...string) *runningBroker {
+	t.Helper()
+	cmd := exec.Command(binPath, "start", "-c", shippedConfig(t))
+	cmd.Env = append(os.Environ(),
+		"MANIFOLD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_LISTENERS__WS__DEFAULT__ENABLE=false",
+		"MANIFOLD_DASHBOARD__LISTENERS__HTTP__ENABLE=false",
+		"MANIFOLD_NODE__DATA_DIR="+t.TempDir(),
+		"MANIFOLD_LOG__LEVEL=debug",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b := &runningBroker{cmd: cmd, logs: &logLines{}, done: make(chan struct{})}
+	go b.logs.read(bufio.NewScanner(stderr), b.done)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-b.done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-b.done
+		}
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("broker log:\n%s", b.logs.String())
+		}
+	})
+	if !eventually(t, 10*time.Second, func() bool {
+		for _, ev := range b.logs.find("listener_started") {
+			if ev["proto"] == "tcp" && ev["listener"] == "default" {
+				b.addr, _ = ev["addr"].(string)
+				return b.addr != ""
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("broker did not report its tcp listener; log:\n%s", b.logs.String())
+	}
+	return b
+}
+
+func (b *runningBroker) hostPort() (string, string) {
+	i := strings.LastIndexByte(b.addr, ':')
+	return b.addr[:i], b.addr[i+1:]
+}
+
+// needTool skips outside CI when a third-party client is missing; in CI a
+// missing client is a failure (.ci/run installs it).
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not installed (.ci/run installs it)", name)
+		}
+		t.Skipf("%s not installed: apt-get install mosquitto-clients (or run .ci/run)", name)
+	}
+}
+
+// mosquitto runs a mosquitto client against b and returns its output.
+func (b *runningBroker) mosquitto(t *testing.T, timeout time.Duration, tool string, args ...string) (string, error) {
+	t.Helper()
+	host, port := b.hostPort()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tool, append([]string{"-h", host, "-p", port}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// subscriber starts mosquitto_sub in the background; wait collects its output.
+type subscriber struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+func (b *runningBroker) startSub(t *testing.T, args ...string) *subscriber {
+	t.Helper()
+	host, port := b.hostPort()
+	cmd := exec.Command("mosquitto_sub", append([]string{"-h", host, "-p", port}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return &subscriber{cmd: cmd, out: &out}
+}
+
+// waitSubscribed waits until the broker has logged n subscriptions by clientid.
+func (b *runningBroker) waitSubscribed(t *testing.T, clientID string) {
+	t.Helper()
+	if !eventually(t, 5*time.Second, func() bool {
+		for _, ev := range b.logs.find("client_subscribed") {
+			if ev["clientid"] == clientID {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("%s never subscribed", clientID)
+	}
+}
+
+func (s *subscriber) wait(t *testing.T, timeout time.Duration) string {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		_ = s.cmd.Process.Kill()
+		<-done
+		t.Fatalf("mosquitto_sub did not finish; output so far: %q", s.out.String())
+	}
+	return s.out.String()
+}
+
+func TestE2EMosquittoQoS2ToV5Subscriber(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	b := startBroker(t)
+	sub := b.startSub(t, "-V", "mqttv5", "-i", "sub-a", "-t", "a/#", "-q", "1", "-C", "1", "-v")
+	b.waitSubscribed(t, "sub-a")
+	if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_pub", "-t", "a/b", "-m", "hi", "-q", "2"); err != nil {
+		t.Fatalf("mosquitto_pub: %v: %s", err, out)
+	}
+	if got := sub.wait(t, 10*time.Second); strings.TrimSpace(got) != "a/b hi" {
+		t.Fatalf("subscriber got %q, want %q", got, "a/b hi")
+	}
+}
+
+func TestE2EMosquittoSysUptime(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	b := startBroker(t)
+	out, err := b.mosquitto(t, 10*time.Second, "mosquitto_sub", "-t", "$SYS/brokers/+/uptime", "-C", "1", "-v", "-W", "8")
+	if err != nil || !strings.HasPrefix(out, "$SYS/brokers/") {
+		t.Fatalf("mosquitto_sub $SYS uptime: %v: %q", err, out)
+	}
+}
+
+func TestE2EMosquittoRetained(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	b := startBroker(t)
+	for _, v := range []string{"mqttv311", "mqttv5"} {
+		if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_pub", "-V", v, "-t", "r/"+v, "-m", "kept-"+v, "-r", "-q", "1"); err != nil {
+			t.Fatalf("mosquitto_pub: %v: %s", err, out)
+		}
+		out, err := b.mosquitto(t, 10*time.Second, "mosquitto_sub", "-V", v, "-t", "r/"+v, "-C", "1", "-W", "5")
+		if err != nil || strings.TrimSpace(out) != "kept-"+v {
+			t.Fatalf("%s retained: %v: %q", v, err, out)
+		}
+	}
+}
+
+func TestE2EMosquittoWillOnAbruptClose(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	b := startBroker(t)
+	watcher := b.startSub(t, "-i", "watcher", "-t", "will/#", "-C", "1", "-v")
+	b.waitSubscribed(t, "watcher")
+	victim := b.startSub(t, "-i", "victim", "-t", "x", "--will-topic", "will/victim", "--will-payload", "gone", "--will-qos", "1")
+	if !eventually(t, 5*time.Second, func() bool {
+		for _, ev := range b.logs.find("client_connected") {
+			if ev["clientid"] == "victim" {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("victim never connected")
+	}
+	_ = victim.cmd.Process.Kill() // no DISCONNECT: the will must be published
+	if got := watcher.wait(t, 10*time.Second); strings.TrimSpace(got) != "will/victim gone" {
+		t.Fatalf("watcher got %q", got)
+	}
+}
+
+func TestE2EMosquittoPersistentSession(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	b := startBroker(t)
+	for _, v := range []string{"mqttv311", "mqttv5"} {
+		t.Run(v, func(t *testing.T) {
+			id := "persist-" + v
+			args := []string{"-V", v, "-i", id, "-c", "-q", "1", "-t", "p/" + v}
+			if v == "mqttv5" {
+				args = append(args, "-x", "600")
+			}
+			// Subscribe, then go away with the session kept.
+			if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_sub", append(args, "-W", "1")...); err != nil && !strings.Contains(out, "Timed out") {
+				t.Logf("first mosquitto_sub: %v %q", err, out)
+			}
+			if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_pub", "-V", v, "-t", "p/"+v, "-m", "while-away", "-q", "1"); err != nil {
+				t.Fatalf("mosquitto_pub: %v: %s", err, out)
+			}
+			out, err := b.mosquitto(t, 10*time.Second, "mosquitto_sub", append(args, "-C", "1", "-W", "5")...)
+			if err != nil || strings.TrimSpace(out) != "while-away" {
+				t.Fatalf("offline message not delivered on reconnect: %v: %q", err, out)
+			}
+		})
+	}
+}
