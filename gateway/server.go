@@ -146,14 +146,16 @@ func (s *Server) startListeners(ctx context.Context) error {
 		switch ref.Kind {
 		case config.KindTCP:
 			l := s.cfg.Listeners.TCP[ref.Name]
-			srv := edge.NewTCP(edge.TCPConfig{
-				Name:           ref.Kind + ":" + ref.Name,
-				Bind:           l.Bind.String(),
-				MaxConnections: l.MaxConnections,
-				TCPNoDelay:     l.TCPOptions.Nodelay,
-			}, s.mqtt, s.adapterContext(s.log), s.log)
+			ec := edge.DefaultTCPConfig()
+			ec.Name = ref.Kind + ":" + ref.Name
+			ec.Bind = l.Bind.String()
+			ec.MaxConnections = l.MaxConnections
+			ec.TCPNoDelay = l.TCPOptions.Nodelay
+			ec.MaxInboundBuffered = max(ec.MaxInboundBuffered, 2*int(s.cfg.MQTT.MaxPacketSize))
+			ec.IdleTimeout = -1 // the MQTT channel enforces mqtt.idle_timeout itself
+			srv := edge.NewTCP(ec, s.mqtt, s.adapterContext(s.log), s.log)
 			if err := srv.Start(ctx); err != nil {
-				return fmt.Errorf("listeners.%s.%s.bind %s: %w", ref.Kind, ref.Name, l.Bind, err)
+				return err // names listeners.tcp.<name>.bind
 			}
 			s.addListener(ref, srv.Stop, srv.Addr())
 			log.Info().Str("bind", l.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")

@@ -147,7 +147,8 @@ var (
 	ErrNoProgress = errors.New("edge: codec consumed no bytes")
 	// ErrStarted is returned by Start on a server that was already started.
 	ErrStarted = errors.New("edge: listener already started")
-	// ErrLingerTimeout is the close reason when the last bytes before a
-	// shutdown could not be sent within the linger time.
+	// ErrLingerTimeout is logged when a closing connection's last bytes
+	// could not be sent within the linger time (5s); the channel still gets
+	// the reason it closed for.
 	ErrLingerTimeout = errors.New("edge: last bytes not sent in time")
 )

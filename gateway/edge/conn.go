@@ -32,8 +32,6 @@ type conn struct {
 	scheduled atomic.Bool
 	dead      atomic.Bool // closed: Post and timers skip the trip to the loop
 
-	drainRun gnet.Runnable // c.drain, made once so Notify allocates nothing of ours
-
 	// loop-only
 	closed    bool  // OnClose ran, or the channel was refused: no channel call ever again
 	closing   bool  // the channel or the edge chose to close: last bytes flushing
@@ -52,7 +50,7 @@ var _ adapters.Handle = (*conn)(nil)
 // Calls made before the drain runs are coalesced into one.
 func (c *conn) Notify() {
 	if c.scheduled.CompareAndSwap(false, true) {
-		_ = c.ls.el.Execute(bg, c.drainRun) // fails only when the engine is stopping
+		_ = c.ls.el.Execute(bg, c) // fails only when the engine is stopping
 	}
 }
 
@@ -80,7 +78,9 @@ func (p *postTask) Run(context.Context) error {
 	return nil
 }
 
-func (c *conn) drain(context.Context) error {
+// Run is the drain Notify queues (conn is its own gnet.Runnable, so queueing
+// it allocates nothing of ours).
+func (c *conn) Run(context.Context) error {
 	c.deliver()
 	return nil
 }
@@ -115,7 +115,7 @@ func (c *conn) deliver() {
 		if ls.streak >= drainBudget {
 			ls.later(c)
 		} else {
-			_ = ls.el.Execute(bg, c.drainRun)
+			_ = ls.el.Execute(bg, c)
 		}
 	}
 }
@@ -379,8 +379,7 @@ func (c *conn) stopIdle() {
 type timerEntry struct {
 	c        *conn
 	t        *time.Timer
-	run      gnet.Runnable // e.fire, made once before t exists
-	deadline time.Time     // loop-only
+	deadline time.Time // loop-only
 	id       adapters.TimerID
 	armed    bool // loop-only
 	idle     bool // the edge's idle timer rather than one of the channel's
@@ -390,7 +389,6 @@ func (e *timerEntry) arm(d time.Duration) {
 	e.deadline = time.Now().Add(d)
 	e.armed = true
 	if e.t == nil {
-		e.run = gnet.RunnableFunc(e.fire)
 		e.t = time.AfterFunc(d, e.expired)
 	} else {
 		e.t.Reset(d)
@@ -407,12 +405,12 @@ func (e *timerEntry) stop() {
 // expired runs on the timer's goroutine.
 func (e *timerEntry) expired() {
 	if !e.c.dead.Load() {
-		_ = e.c.ls.el.Execute(bg, e.run)
+		_ = e.c.ls.el.Execute(bg, e)
 	}
 }
 
-// fire runs on the loop.
-func (e *timerEntry) fire(context.Context) error {
+// Run fires the timer, on the loop.
+func (e *timerEntry) Run(context.Context) error {
 	c := e.c
 	if !e.armed || c.closed || c.closing {
 		return nil // cancelled, or the connection is gone

@@ -498,7 +498,7 @@ func TestBacklogDoesNotStarveTheLoop(t *testing.T) {
 	s := startServer(t, cfg, a)
 	sub := dial(t, s)
 	ch := subscriber(t, a, sub)
-	const n = 200000
+	const n = 100000
 	lines := make([]string, n)
 	for i := range lines {
 		lines[i] = "backlog"
@@ -859,5 +859,40 @@ func TestConfig(t *testing.T) {
 	if d.Name != DefaultName || d.MaxInboundBuffered != DefaultMaxInboundBuffered ||
 		d.MaxOutboundBuffered != DefaultMaxOutboundBuffered || d.IdleTimeout != DefaultIdleTimeout {
 		t.Fatalf("withDefaults = %+v", d)
+	}
+}
+
+func openFDs(t testing.TB) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+func TestStopReleasesDescriptors(t *testing.T) {
+	before := openFDs(t)
+	a := newLineAdapter()
+	s := NewTCP(testConfig(), a, nil, testLogger(t))
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	for i := 0; i < 4; i++ { // two per loop: each loop makes its wake socket
+		c := dial(t, s)
+		c.send("hi\n")
+		c.expect("hi")
+		conns = append(conns, c.Conn)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	var now int
+	if !eventually(t, 2*time.Second, func() bool { now = openFDs(t); return now <= before }) {
+		t.Fatalf("%d descriptors open before, %d after Stop", before, now)
 	}
 }

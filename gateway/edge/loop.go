@@ -34,11 +34,10 @@ const (
 var wakeByte = []byte{1}
 
 // loopState is what the edge keeps per gnet event loop. All fields but the
-// immutable ones (s, el, tickRun) are touched only on that loop.
+// immutable ones (s, el) are touched only on that loop.
 type loopState struct {
-	s       *Server
-	el      gnet.EventLoop
-	tickRun gnet.Runnable
+	s  *Server
+	el gnet.EventLoop
 
 	// out is the loop's output buffer: every write of every connection on
 	// the loop is encoded here, then copied by gnet (to the socket, or to
@@ -64,9 +63,7 @@ type loopState struct {
 }
 
 func newLoopState(s *Server, el gnet.EventLoop) *loopState {
-	ls := &loopState{s: s, el: el, wakeFD: -1}
-	ls.tickRun = gnet.RunnableFunc(ls.tick)
-	return ls
+	return &loopState{s: s, el: el, wakeFD: -1}
 }
 
 // take lends the loop's output buffer (empty); keep gives it back.
@@ -139,11 +136,12 @@ func (ls *loopState) arm(d time.Duration) {
 }
 
 // expired runs on the timer's goroutine.
-func (ls *loopState) expired() { _ = ls.el.Execute(bg, ls.tickRun) }
+func (ls *loopState) expired() { _ = ls.el.Execute(bg, ls) }
 
-// tick re-checks parked connections and runs deferred drains nobody woke.
-// A stale tick (the timer was re-armed as it fired) only checks early.
-func (ls *loopState) tick(context.Context) error {
+// Run is the loop's tick: it re-checks parked connections and runs deferred
+// drains nobody woke. A stale tick (the timer was re-armed as it fired) only
+// checks early.
+func (ls *loopState) Run(context.Context) error {
 	ls.timerArmed = false
 	ls.streak = 0
 	now := time.Now()

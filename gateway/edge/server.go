@@ -89,7 +89,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if a := s.Addr(); a != nil {
 			bind = a.String()
 		}
-		s.log.Info().Str("bind", bind).Msg("listener_started")
+		s.log.Debug().Str("bind", bind).Msg("listener_started")
 		return nil
 	case <-s.done:
 		return fmt.Errorf("%s.bind: %s: %w", s.key, s.cfg.Bind, s.runErr)
@@ -182,7 +182,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		return ctx.Err()
 	}
 	s.releaseLoops()
-	s.log.Info().Msg("listener_stopped")
+	s.log.Debug().Msg("listener_stopped")
 	return nil
 }
 
@@ -306,7 +306,6 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	ls := s.loopFor(gc.EventLoop())
 	c := &conn{s: s, ls: ls, gc: gc}
-	c.drainRun = gnet.RunnableFunc(c.drain)
 	ci := adapters.ConnInfo{
 		Listener: s.cfg.Name,
 		Local:    localAddrPort(gc),
