@@ -125,7 +125,7 @@ type Context interface {
 
 	Connect(req broker.ConnectRequest) broker.ConnectResult
 	Disconnect(clientID string, conn broker.Conn, sendWill bool, newExpiry *time.Duration, reason string)
-	Publish(m *core.Message) (int, error)
+	Publish(m *core.Message) (broker.PublishResult, error)
 	Subscribe(clientID string, conn broker.Conn, filter string, opts core.SubOptions) (broker.SubscribeResult, error)
 	Unsubscribe(clientID string, conn broker.Conn, filter string) (bool, error)
 }

@@ -24,6 +24,7 @@ type Config struct {
 	ResponseInformation   string        // mqtt.response_information
 	UseUsernameAsClientID bool          // mqtt.use_username_as_clientid
 	DeliverBatch          int           // deliveries per HandleDeliver before yielding; 0 means 256
+	AckHold               time.Duration // longest a PUBACK/PUBREC is held back for push-back; 0 means 5s
 }
 
 // DefaultConfig mirrors the defaults of configs/manifold.yaml.
@@ -52,6 +53,9 @@ type Adapter struct {
 func NewAdapter(cfg Config) *Adapter {
 	if cfg.DeliverBatch <= 0 {
 		cfg.DeliverBatch = 256
+	}
+	if cfg.AckHold <= 0 {
+		cfg.AckHold = 5 * time.Second
 	}
 	if cfg.KeepaliveMultiplier < 1 {
 		cfg.KeepaliveMultiplier = 1.5

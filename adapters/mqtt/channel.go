@@ -19,6 +19,7 @@ import (
 const (
 	timerConnect   adapters.TimerID = iota // mqtt.idle_timeout: CONNECT must arrive by then
 	timerKeepalive                         // keepalive × keepalive_multiplier of silence closes
+	timerAckHold                           // the oldest held acknowledgement is due regardless
 )
 
 // Errors a channel closes its connection with.
@@ -39,6 +40,10 @@ const (
 
 // kick is the event the broker posts when the session is taken over.
 type kick struct{ reason error }
+
+// drained is posted when a subscriber's queue this channel waits for has
+// drained (session.Waker).
+type drained struct{}
 
 // channel is one MQTT connection's state machine. All its methods run on the
 // connection's own goroutine, except Notify and Kick (broker.Conn).
@@ -65,6 +70,11 @@ type channel struct {
 	aliasOutMax  int
 	aliasesOut   map[string]uint16
 	aliasesIn    map[uint16]string
+
+	// Push-back: acknowledgements held until pressured subscribers drain,
+	// in the order the PUBLISH packets arrived [MQTT-4.6.0-2] [MQTT-4.6.0-3].
+	held     []heldAck
+	heldQoS1 int
 
 	// Reused buffers: the packets written during one call, and deliveries.
 	wbuf    []byte
@@ -111,6 +121,9 @@ func (c *channel) Notify() { c.handle.Notify() }
 
 // Kick implements broker.Conn (any goroutine).
 func (c *channel) Kick(reason error) { c.handle.Post(kick{reason}) }
+
+// Wake implements session.Waker (any goroutine).
+func (c *channel) Wake() { c.handle.Post(drained{}) }
 
 // reply returns what was written to wbuf during this call as one frame.
 func (c *channel) reply() adapters.Replies {
@@ -254,6 +267,10 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 			return c.closeWith(mq.KeepAliveTimeout, ErrKeepaliveTimeout) // [MQTT-3.1.2-22]
 		}
 		return adapters.Replies{Timers: []adapters.Timer{{ID: timerKeepalive, After: limit - idle}}}
+	case timerAckHold:
+		if c.phase == phaseConnected {
+			return c.releaseHeld(now)
+		}
 	}
 	return adapters.Replies{}
 }
@@ -269,6 +286,10 @@ func (c *channel) HandleEvent(ev any) adapters.Replies {
 		c.willSent = true // the broker has dealt with the will
 		c.log.Info().Str("clientid", c.client.ClientID).Err(e.reason).Msg("client_kicked")
 		return c.closeWith(mq.SessionTakenOver, e.reason)
+	case drained:
+		if c.phase == phaseConnected {
+			return c.releaseHeld(time.Now())
+		}
 	}
 	return adapters.Replies{}
 }

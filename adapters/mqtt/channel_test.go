@@ -367,3 +367,84 @@ func TestManyMessagesFlowThroughTheWindow(t *testing.T) {
 		t.Fatalf("broker stats %+v", st)
 	}
 }
+
+// Push-back: past max_mqueue_len a subscriber's queue still takes QoS 1
+// messages, but the publisher's PUBACKs wait (in order) until it drains, so
+// nothing acknowledged is dropped.
+func TestPushBackHoldsPubacksUntilTheSubscriberDrains(t *testing.T) {
+	e := newEnv(t, func(c *Config, b *broker.Config) {
+		b.Session.MaxQueueLen = 4
+		b.Session.MaxInflight = 1
+	})
+	sub, pub := e.dial(mq.V311), e.dial(mq.V5)
+	sub.mustConnect("sub", true)
+	pub.mustConnect("pub", true)
+	sub.subscribe("p", 1)
+	const total = 20
+	for i := range total {
+		pub.send(&mq.Publish{Topic: "p", QoS: 1, PacketID: uint16(i + 1), Payload: []byte(fmt.Sprint(i))})
+	}
+	acked := len(pub.recv())
+	if acked == 0 || acked >= total {
+		t.Fatalf("%d of %d PUBACKs sent while the subscriber does not read: want some held", acked, total)
+	}
+	received := 0
+	for received < total {
+		ps := sub.recv()
+		if len(ps) == 0 {
+			t.Fatalf("subscriber stalled at %d of %d", received, total)
+		}
+		for _, p := range ps {
+			m := p.(*mq.Publish)
+			if string(m.Payload) != fmt.Sprint(received) {
+				t.Fatalf("got %s, want %d", m.Payload, received)
+			}
+			received++
+			sub.send(&mq.Puback{PacketID: m.PacketID})
+		}
+		for _, p := range pub.recv() {
+			a := p.(*mq.Puback)
+			acked++
+			if int(a.PacketID) != acked {
+				t.Fatalf("PUBACK %d out of order, want %d", a.PacketID, acked)
+			}
+		}
+	}
+	for _, p := range pub.recv() {
+		if int(p.(*mq.Puback).PacketID) != acked+1 {
+			t.Fatalf("PUBACK out of order")
+		}
+		acked++
+	}
+	if acked != total {
+		t.Fatalf("%d PUBACKs, want %d", acked, total)
+	}
+	if st := e.ctx.Stats(); st.Dropped != 0 {
+		t.Fatalf("dropped %d acknowledged messages", st.Dropped)
+	}
+}
+
+func TestHeldAckIsReleasedAfterAckHold(t *testing.T) {
+	e := newEnv(t, func(c *Config, b *broker.Config) {
+		b.Session.MaxQueueLen = 1
+		b.Session.MaxInflight = 1
+		c.AckHold = time.Second
+	})
+	sub, pub := e.dial(mq.V311), e.dial(mq.V311)
+	sub.mustConnect("sub", true)
+	pub.mustConnect("pub", true)
+	sub.subscribe("p", 1)
+	for i := range 3 {
+		pub.send(&mq.Publish{Topic: "p", QoS: 1, PacketID: uint16(i + 1)})
+	}
+	// The subscriber has not been served yet: its queue is at max_mqueue_len
+	// from the first message on, so every PUBACK waits.
+	if n := len(pub.recv()); n != 0 {
+		t.Fatalf("%d PUBACKs while the subscriber is pressured, want 0", n)
+	}
+	pub.advance(2 * time.Second)
+	ps := pub.recv()
+	if len(ps) != 3 || ps[0].(*mq.Puback).PacketID != 1 || ps[2].(*mq.Puback).PacketID != 3 {
+		t.Fatalf("after ack_hold got %v, want PUBACK 1, 2, 3", types(ps))
+	}
+}

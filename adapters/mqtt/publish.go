@@ -32,23 +32,28 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 		return c.closeWith(mq.RetainNotSupported, errors.New("mqtt: retained PUBLISH while retain is unavailable")) // [MQTT-3.2.2-14]
 	}
 
+	if qos > core.QoS0 && c.version == mq.V5 && c.heldQoS1+c.sess.InboundInflight() >= c.cfg.MaxInflight {
+		// More unacknowledged QoS 1 and 2 PUBLISH packets than the Receive
+		// Maximum we announced [MQTT-3.3.4-7].
+		return c.closeWith(mq.ReceiveMaximumExceeded, ErrReceiveMaximum)
+	}
+	if len(c.held) >= 65535 {
+		return c.closeWith(mq.ReceiveMaximumExceeded, ErrReceiveMaximum) // a v3 client ignoring flow control
+	}
 	if qos == core.QoS2 {
-		if c.version == mq.V5 && c.sess.InboundInflight() >= c.cfg.MaxInflight {
-			return c.closeWith(mq.ReceiveMaximumExceeded, ErrReceiveMaximum) // [MQTT-3.3.4-7]
-		}
 		dup, err := c.sess.AwaitRel(p.PacketID, time.Now())
 		if err != nil {
 			return c.closeWith(mq.ReceiveMaximumExceeded, err) // max_awaiting_rel
 		}
 		if dup {
-			// Routed on its first arrival; only the PUBREC is repeated [MQTT-4.3.3-9].
-			c.scratch.pubrec = mq.Pubrec{PacketID: p.PacketID}
-			c.write(&c.scratch.pubrec)
-			return c.reply()
+			// Routed on its first arrival; only the PUBREC is repeated
+			// [MQTT-4.3.3-9] (in order, behind any held acknowledgement).
+			return c.acknowledge(heldAck{id: p.PacketID, qos: qos}, nil)
 		}
 	}
 
 	code := mq.Success
+	var pressured []*session.Session
 	if !c.ctx.Authorize(&c.client, core.ActionPublish, topic, qos, p.Retain) {
 		c.log.Info().Str("topic", topic).Msg("publish_denied")
 		if c.ctx.DenyAction() == "disconnect" {
@@ -57,33 +62,109 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 		code = mq.NotAuthorized
 	} else {
 		m := c.messageFrom(p, topic)
-		n, err := c.ctx.Publish(m)
+		res, err := c.ctx.Publish(m)
 		switch {
 		case errors.Is(err, broker.ErrTopicInvalid):
 			return c.closeWith(mq.TopicNameInvalid, err)
+		case errors.Is(err, broker.ErrDelayedInvalid):
+			c.log.Info().Err(err).Str("topic", topic).Msg("publish_dropped")
+			code = mq.TopicNameInvalid
+		case errors.Is(err, broker.ErrDelayedFull):
+			code = mq.QuotaExceeded
 		case err != nil:
 			c.log.Warn().Err(err).Str("topic", topic).Msg("publish_failed")
 			code = mq.ImplementationSpecificError
-		case n == 0 && c.version == mq.V5:
+		case res.Matched == 0 && c.version == mq.V5:
 			code = mq.NoMatchingSubscribers
 		}
+		pressured = res.Pressured
 	}
+	if qos == core.QoS0 {
+		return c.reply()
+	}
+	if c.version != mq.V5 {
+		code = mq.Success // v3 acknowledgements carry no code: a refused message is dropped (and logged)
+	}
+	if qos == core.QoS2 && code.IsError() {
+		c.sess.Release(p.PacketID) // a refused message does not await PUBREL (MQTT 5 §4.3.3)
+	}
+	return c.acknowledge(heldAck{id: p.PacketID, qos: qos, code: code}, pressured)
+}
 
-	switch qos {
-	case core.QoS1:
-		if code == mq.NotAuthorized && c.version != mq.V5 {
-			code = mq.Success // v3 PUBACK has no code: the message is dropped silently (and logged)
-		}
-		c.scratch.puback = mq.Puback{PacketID: p.PacketID, ReasonCode: code}
-		c.write(&c.scratch.puback)
-	case core.QoS2:
-		if code.IsError() {
-			c.sess.Release(p.PacketID) // a refused message does not await PUBREL (MQTT 5 §4.3.3)
-		}
-		c.scratch.pubrec = mq.Pubrec{PacketID: p.PacketID, ReasonCode: code}
-		c.write(&c.scratch.pubrec)
+// heldAck is a PUBACK or PUBREC not yet sent.
+type heldAck struct {
+	id      uint16
+	qos     core.QoS
+	code    mq.ReasonCode
+	waitFor []*session.Session // subscribers that were past max_mqueue_len
+	since   time.Time
+}
+
+// acknowledge sends a PUBACK or PUBREC now, or holds it back while a
+// subscriber's queue is pressured (push-back: the publisher's inflight
+// window then stops it) or while earlier acknowledgements are held
+// (acknowledgements go out in order).
+func (c *channel) acknowledge(a heldAck, pressured []*session.Session) adapters.Replies {
+	if len(pressured) == 0 && len(c.held) == 0 {
+		c.writeAck(a)
+		return c.reply()
 	}
-	return c.reply()
+	a.waitFor, a.since = pressured, time.Now()
+	c.held = append(c.held, a)
+	if a.qos == core.QoS1 {
+		c.heldQoS1++
+	}
+	for _, s := range pressured {
+		s.WhenDrained(c)
+	}
+	r := c.reply()
+	if len(c.held) == 1 {
+		r.Timers = []adapters.Timer{{ID: timerAckHold, After: c.cfg.AckHold}}
+	}
+	return r
+}
+
+// releaseHeld sends the held acknowledgements whose subscribers have
+// drained, or that have waited AckHold, in order.
+func (c *channel) releaseHeld(now time.Time) adapters.Replies {
+	for len(c.held) > 0 {
+		h := &c.held[0]
+		if now.Sub(h.since) < c.cfg.AckHold {
+			waiting := false
+			for _, s := range h.waitFor {
+				if s.Pressured() {
+					s.WhenDrained(c)
+					waiting = true
+				}
+			}
+			if waiting {
+				break
+			}
+		}
+		c.writeAck(*h)
+		if h.qos == core.QoS1 {
+			c.heldQoS1--
+		}
+		c.held[0] = heldAck{}
+		c.held = c.held[1:]
+	}
+	if len(c.held) == 0 {
+		c.held = nil
+		return c.reply()
+	}
+	r := c.reply()
+	r.Timers = []adapters.Timer{{ID: timerAckHold, After: max(c.held[0].since.Add(c.cfg.AckHold).Sub(now), time.Millisecond)}}
+	return r
+}
+
+func (c *channel) writeAck(a heldAck) {
+	if a.qos == core.QoS1 {
+		c.scratch.puback = mq.Puback{PacketID: a.id, ReasonCode: a.code}
+		c.write(&c.scratch.puback)
+		return
+	}
+	c.scratch.pubrec = mq.Pubrec{PacketID: a.id, ReasonCode: a.code}
+	c.write(&c.scratch.pubrec)
 }
 
 // resolveAlias applies an inbound topic alias (MQTT 5 §3.3.2.3.4).

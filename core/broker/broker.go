@@ -151,7 +151,10 @@ func (b *Broker) Start() { b.sys.Start() }
 // subject to the limits put on clients (retain_available, max_qos_allowed).
 type systemPublisher struct{ b *Broker }
 
-func (p systemPublisher) Publish(m *core.Message) (int, error) { return p.b.publish(m, true) }
+func (p systemPublisher) Publish(m *core.Message) (int, error) {
+	res, err := p.b.publish(m, true)
+	return res.Matched, err
+}
 
 func (b *Broker) sysSnapshot() sys.Snapshot {
 	st := b.Stats()

@@ -98,11 +98,11 @@ func (c *client_) record(ds []session.Delivery) []string {
 
 func pub(t *testing.T, b *Broker, from, topic string, qos core.QoS, retain bool, payload string) int {
 	t.Helper()
-	n, err := b.Publish(&core.Message{From: from, Topic: topic, QoS: qos, Retain: retain, Payload: []byte(payload)})
+	res, err := b.Publish(&core.Message{From: from, Topic: topic, QoS: qos, Retain: retain, Payload: []byte(payload)})
 	if err != nil {
 		t.Fatalf("publish %s: %v", topic, err)
 	}
-	return n
+	return res.Matched
 }
 
 func same(a []string, b ...string) bool { return fmt.Sprint(a) == fmt.Sprint(b) }

@@ -27,21 +27,32 @@ type delivery struct {
 
 var deliveryPool = sync.Pool{New: func() any { s := make([]delivery, 0, 16); return &s }}
 
+// PublishResult is what a publisher learns from Publish.
+type PublishResult struct {
+	// Matched is the number of sessions the message was queued for.
+	Matched int
+	// Pressured lists the sessions that took a QoS 1 or 2 copy of the
+	// message while past max_mqueue_len. The publisher's acknowledgement
+	// should wait until each has drained (session.WhenDrained), bounded in
+	// time: that is the push-back that keeps acknowledged messages from
+	// being dropped. Nil in the common case.
+	Pressured []*session.Session
+}
+
 // Publish routes a message to every matching subscription and, if it is
 // retained, stores it (an empty retained payload clears the topic's retained
 // message and is still delivered [MQTT-3.3.1-6] [MQTT-3.3.1-10]). The broker
 // fills in ID and Timestamp when they are zero; after Publish the message is
-// shared and must not be modified. It returns the number of sessions the
-// message was queued for. The caller has authorized it.
-func (b *Broker) Publish(m *core.Message) (int, error) {
+// shared and must not be modified. The caller has authorized it.
+func (b *Broker) Publish(m *core.Message) (PublishResult, error) {
 	if m.QoS > b.cfg.MaxQoS {
-		return 0, ErrQoSUnsupported
+		return PublishResult{}, ErrQoSUnsupported
 	}
 	if m.Retain && !b.cfg.RetainAvailable {
-		return 0, ErrRetainUnsupported
+		return PublishResult{}, ErrRetainUnsupported
 	}
 	if strings.HasPrefix(m.Topic, delayed.Prefix) {
-		return b.publishDelayed(m)
+		return PublishResult{}, b.publishDelayed(m)
 	}
 	b.stats.published.Add(1)
 	return b.publish(m, false)
@@ -49,10 +60,10 @@ func (b *Broker) Publish(m *core.Message) (int, error) {
 
 // publishDelayed holds a $delayed/<seconds>/<topic> message until its time;
 // it is then published on <topic> (EMQX's delayed publish).
-func (b *Broker) publishDelayed(m *core.Message) (int, error) {
+func (b *Broker) publishDelayed(m *core.Message) error {
 	d, _, _, err := delayed.Parse(m.Topic)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrDelayedInvalid, err)
+		return fmt.Errorf("%w: %w", ErrDelayedInvalid, err)
 	}
 	if m.Timestamp.IsZero() {
 		m.Timestamp = time.Now()
@@ -60,18 +71,18 @@ func (b *Broker) publishDelayed(m *core.Message) (int, error) {
 	b.stats.published.Add(1)
 	if err := b.delayed.Add(m, d); err != nil {
 		if errors.Is(err, delayed.ErrFull) {
-			return 0, ErrDelayedFull
+			return ErrDelayedFull
 		}
-		return 0, fmt.Errorf("%w: %w", ErrDelayedInvalid, err)
+		return fmt.Errorf("%w: %w", ErrDelayedInvalid, err)
 	}
-	return 0, nil
+	return nil
 }
 
 // publish routes a message without the client-facing checks. System
 // messages ($SYS) are not counted in the message statistics.
-func (b *Broker) publish(m *core.Message, system bool) (int, error) {
+func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 	if topic.ValidName(m.Topic, b.cfg.MaxTopicLevels) != nil {
-		return 0, ErrTopicInvalid
+		return PublishResult{}, ErrTopicInvalid
 	}
 	if m.ID == 0 {
 		m.ID = b.msgID.Add(1)
@@ -88,34 +99,39 @@ func (b *Broker) publish(m *core.Message, system bool) (int, error) {
 		}
 	}
 
-	res := b.subs.Match(m.Topic)
+	match := b.subs.Match(m.Topic)
 	dp := deliveryPool.Get().(*[]delivery)
-	ds := b.collect((*dp)[:0], m, res.Subs)
-	for i := range res.Shared {
-		if s := b.pickShared(&res.Shared[i], m); s != nil {
+	ds := b.collect((*dp)[:0], m, match.Subs)
+	for i := range match.Shared {
+		if s := b.pickShared(&match.Shared[i], m); s != nil {
 			ds = b.merge(ds, m, s)
 		}
 	}
-	n := 0
+	var res PublishResult
 	for i := range ds {
 		d := &ds[i]
-		if d.sess.Enqueue(session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids}) {
-			n++
-		} else {
+		queued, pressured := d.sess.Offer(session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids})
+		switch {
+		case !queued:
 			b.stats.dropped.Add(1)
+		case pressured && d.qos > core.QoS0:
+			res.Pressured = append(res.Pressured, d.sess)
+			fallthrough
+		default:
+			res.Matched++
 		}
 		*d = delivery{}
 	}
 	*dp = ds[:0]
 	deliveryPool.Put(dp)
 	if system {
-		return n, nil
+		return res, nil
 	}
-	b.stats.delivered.Add(uint64(n))
-	if len(res.Subs) == 0 && len(res.Shared) == 0 {
+	b.stats.delivered.Add(uint64(res.Matched))
+	if len(match.Subs) == 0 && len(match.Shared) == 0 {
 		b.stats.noSubscriber.Add(1)
 	}
-	return n, nil
+	return res, nil
 }
 
 // collect turns the matching ordinary subscriptions into deliveries.

@@ -164,6 +164,7 @@ func (b *Broker) dropSubscriptions(c *client) {
 	subs := c.subs.m
 	c.subs.m, c.subs.dead = nil, true
 	c.subs.mu.Unlock()
+	c.sess.Discard()
 	for _, s := range subs {
 		b.subs.Remove(s.real, s.group, s)
 	}

@@ -23,11 +23,27 @@ type Notifier interface {
 
 // Config bounds a session. Zero values mean the MQTT defaults noted on each
 // field; the broker fills it from the mqtt.* configuration.
+//
+// The queue has two bounds. MaxQueueLen (max_mqueue_len) is where push-back
+// starts: past it QoS 0 messages are dropped, and QoS 1 and 2 messages are
+// still queued but the session reports itself Pressured, so the broker holds
+// the publishers' acknowledgements until the queue drains (their own inflight
+// windows then stop them). The hard bound is MaxQueueLen + Overflow; only a
+// publisher that ignores flow control reaches it, and only then is a QoS 1 or
+// 2 message dropped (and counted).
 type Config struct {
 	MaxInflight    int  // the inflight window; 0 means 32
-	MaxQueueLen    int  // queued messages; 0 means unlimited (the config's "infinity")
+	MaxQueueLen    int  // queued messages before push-back; 0 means unlimited (the config's "infinity")
+	Overflow       int  // QoS 1/2 messages accepted past MaxQueueLen; 0 means max(MaxQueueLen, 1024)
 	StoreQoS0      bool // queue QoS 0 messages while the client is offline
 	MaxAwaitingRel int  // inbound QoS 2 messages awaiting PUBREL; 0 means unlimited
+}
+
+// Waker is told when a pressured session's queue has drained to half of
+// max_mqueue_len, or the session was discarded. Wake is called from any
+// goroutine with no lock held and must not block.
+type Waker interface {
+	Wake()
 }
 
 // Stats counts what happened to a session's messages.
@@ -80,6 +96,7 @@ type Session struct {
 	nextID      uint16                    // guarded by mu
 	awaitingRel map[uint16]time.Time      // guarded by mu
 	notifier    Notifier                  // guarded by mu; nil while offline
+	wakers      []Waker                   // guarded by mu; publishers waiting for the queue to drain
 	wakeSent    bool                      // guarded by mu; a Notify is outstanding
 	stats       Stats                     // guarded by mu (Queued, Inflight, AwaitingRel computed on read)
 }
@@ -88,6 +105,9 @@ type Session struct {
 func New(clientID string, cfg Config) *Session {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 32
+	}
+	if cfg.Overflow <= 0 {
+		cfg.Overflow = max(cfg.MaxQueueLen, 1024)
 	}
 	return &Session{ClientID: clientID, cfg: cfg, window: cfg.MaxInflight}
 }
@@ -131,25 +151,42 @@ func (s *Session) Online() bool {
 
 // Enqueue queues a message for the client and wakes its connection if this
 // is the first message since the last Take. It reports false when the
-// message was dropped: the queue is full of QoS 1 and 2 messages (a QoS 0
-// message is dropped first to make room for a QoS 1 or 2 one), or it is QoS 0,
-// the client is offline and mqueue_store_qos0 is off. Safe from any goroutine.
+// message was dropped: a QoS 0 message when the queue is at max_mqueue_len
+// (the oldest QoS 0 message makes room for a QoS 1 or 2 one first) or when
+// the client is offline and mqueue_store_qos0 is off; a QoS 1 or 2 message
+// only past the hard bound (see Config). Safe from any goroutine.
 func (s *Session) Enqueue(p Pending) bool {
+	queued, _ := s.Offer(p)
+	return queued
+}
+
+// Offer is Enqueue that also reports whether the client is online and its
+// queue is now Pressured, in the same critical section.
+func (s *Session) Offer(p Pending) (queued, pressured bool) {
 	s.mu.Lock()
 	if p.QoS == core.QoS0 && s.notifier == nil && !s.cfg.StoreQoS0 {
 		s.stats.Dropped++
 		s.mu.Unlock()
-		return false
+		return false, s.pressured()
 	}
 	if s.cfg.MaxQueueLen > 0 && s.queue.len() >= s.cfg.MaxQueueLen {
-		if p.QoS == core.QoS0 || !s.queue.dropOldestQoS0() {
+		switch {
+		case p.QoS == core.QoS0:
 			s.stats.Dropped++
 			s.mu.Unlock()
-			return false
+			return false, s.pressured()
+		case s.queue.dropOldestQoS0():
+			s.stats.Dropped++ // the QoS 0 message that made room
+		case s.queue.len() >= s.cfg.MaxQueueLen+s.cfg.Overflow:
+			s.stats.Dropped++
+			s.mu.Unlock()
+			return false, s.pressured()
 		}
-		s.stats.Dropped++ // the QoS 0 message that made room
 	}
 	s.queue.push(p)
+	// Only a connected client drains its queue: an offline session takes
+	// messages up to the hard bound without holding anyone back.
+	pressured = s.pressured() && s.notifier != nil
 	n := s.notifier
 	wake := n != nil && !s.wakeSent
 	if wake {
@@ -159,7 +196,67 @@ func (s *Session) Enqueue(p Pending) bool {
 	if wake {
 		n.Notify()
 	}
-	return true
+	return true, pressured
+}
+
+// Pressured reports whether the queue is at or past max_mqueue_len: the
+// broker then holds publishers' acknowledgements (see Config).
+func (s *Session) Pressured() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pressured()
+}
+
+// pressured is Pressured; caller holds mu.
+func (s *Session) pressured() bool {
+	return s.cfg.MaxQueueLen > 0 && s.queue.len() >= s.cfg.MaxQueueLen
+}
+
+// WhenDrained arranges for w.Wake to be called once the queue has drained to
+// half of max_mqueue_len, or at once if it already has. A waker registered
+// twice is woken once.
+func (s *Session) WhenDrained(w Waker) {
+	s.mu.Lock()
+	if s.cfg.MaxQueueLen == 0 || s.queue.len() <= s.cfg.MaxQueueLen/2 {
+		s.mu.Unlock()
+		w.Wake()
+		return
+	}
+	for _, x := range s.wakers {
+		if x == w {
+			s.mu.Unlock()
+			return
+		}
+	}
+	s.wakers = append(s.wakers, w)
+	s.mu.Unlock()
+}
+
+// drainedWakers returns the wakers to call now that the queue may have
+// drained, and forgets them; caller holds mu.
+func (s *Session) drainedWakers() []Waker {
+	if len(s.wakers) == 0 || s.queue.len() > s.cfg.MaxQueueLen/2 {
+		return nil
+	}
+	w := s.wakers
+	s.wakers = nil
+	return w
+}
+
+// Discard empties the session when the broker ends it: queued messages are
+// dropped (the session is gone, so nobody can receive them) and waiting
+// publishers are woken.
+func (s *Session) Discard() {
+	s.mu.Lock()
+	for s.queue.len() > 0 {
+		s.queue.pop()
+	}
+	w := s.wakers
+	s.wakers = nil
+	s.mu.Unlock()
+	for _, x := range w {
+		x.Wake()
+	}
 }
 
 // Take moves queued messages into the inflight window, in order, and appends
@@ -174,11 +271,19 @@ func (s *Session) Enqueue(p Pending) bool {
 // the window, Enqueue does not wake the connection.
 func (s *Session) Take(dst []Delivery, now time.Time, limit int) (out []Delivery, more bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	// While messages stay queued (window full, or limit reached) the
-	// connection will call Take again on its own (after an acknowledgement,
-	// or because more is true), so Enqueue need not wake it.
-	defer func() { s.wakeSent = s.queue.len() > 0 }()
+	var wakers []Waker
+	defer func() {
+		// While messages stay queued (window full, or limit reached) the
+		// connection will call Take again on its own (after an
+		// acknowledgement, or because more is true), so Enqueue need not
+		// wake it.
+		s.wakeSent = s.queue.len() > 0
+		wakers = s.drainedWakers()
+		s.mu.Unlock()
+		for _, w := range wakers {
+			w.Wake()
+		}
+	}()
 	n := 0
 	for s.queue.len() > 0 {
 		if limit > 0 && n >= limit {

@@ -113,8 +113,8 @@ func TestQueueLimitsAndDropPolicy(t *testing.T) {
 			[]Pending{msg("q0a", 0), msg("q1", 1), msg("q0b", 0), msg("q1b", 1)}, []string{"q1", "q0b", "q1b"}, 1},
 		{"new QoS 0 dropped when full", Config{MaxQueueLen: 2, StoreQoS0: true}, false,
 			[]Pending{msg("a", 1), msg("b", 1), msg("c", 0)}, []string{"a", "b"}, 1},
-		{"QoS 1 refused when full of QoS 1", Config{MaxQueueLen: 2}, false,
-			[]Pending{msg("a", 1), msg("b", 2), msg("c", 1)}, []string{"a", "b"}, 1},
+		{"QoS 1 and 2 overflow past max_mqueue_len up to the hard bound", Config{MaxQueueLen: 2, Overflow: 1}, false,
+			[]Pending{msg("a", 1), msg("b", 2), msg("c", 1), msg("d", 1)}, []string{"a", "b", "c"}, 1},
 		{"offline QoS 0 not stored", Config{StoreQoS0: false}, false,
 			[]Pending{msg("a", 0), msg("b", 1)}, []string{"b"}, 1},
 		{"offline QoS 0 stored", Config{StoreQoS0: true}, false,
@@ -321,5 +321,51 @@ func TestConcurrentEnqueueAndTake(t *testing.T) {
 	}
 	if st := s.Stats(); st.Inflight != 0 || st.Queued != 0 || st.Dropped != 0 {
 		t.Fatalf("stats after draining %+v", st)
+	}
+}
+
+type countingWaker struct{ n atomic.Int64 }
+
+func (w *countingWaker) Wake() { w.n.Add(1) }
+
+func TestPushBackSignals(t *testing.T) {
+	s := New("c", Config{MaxQueueLen: 4, MaxInflight: 100})
+	s.Bind(&countingNotifier{}, 0)
+	w := &countingWaker{}
+	s.WhenDrained(w)
+	if w.n.Load() != 1 {
+		t.Fatal("a waker on an empty queue must be woken at once")
+	}
+	for i := range 6 {
+		if !s.Enqueue(msg(fmt.Sprint(i), 1)) {
+			t.Fatalf("QoS 1 message %d refused below the hard bound", i)
+		}
+	}
+	if !s.Pressured() {
+		t.Fatal("a queue past max_mqueue_len must report pressure")
+	}
+	s.WhenDrained(w)
+	s.WhenDrained(w) // registered once
+	if w.n.Load() != 1 {
+		t.Fatal("woken while the queue is full")
+	}
+	got, _ := s.Take(nil, time.Now(), 3) // 3 left: above half of 4
+	if w.n.Load() != 1 || len(got) != 3 {
+		t.Fatalf("woken at 3 queued (%d), took %d", w.n.Load(), len(got))
+	}
+	s.Take(nil, time.Now(), 1) // 2 left: half
+	if w.n.Load() != 2 {
+		t.Fatalf("wakes %d, want 2 once the queue drained to half", w.n.Load())
+	}
+	if s.Pressured() {
+		t.Fatal("still pressured after draining")
+	}
+	for range 6 {
+		s.Enqueue(msg("x", 1))
+	}
+	s.WhenDrained(w)
+	s.Discard()
+	if w.n.Load() != 3 || s.Stats().Queued != 0 {
+		t.Fatalf("Discard: wakes %d, queued %d", w.n.Load(), s.Stats().Queued)
 	}
 }
