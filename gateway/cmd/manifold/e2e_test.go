@@ -110,6 +110,7 @@ func TestE2EStartLogsListenersAndStopsOnSignal(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { _ = cmd.Process.Kill() }) // a failed test leaves no broker behind
 			var logs logLines
 			done := make(chan struct{})
 			go logs.read(bufio.NewScanner(stderr), done)
@@ -198,6 +199,7 @@ func TestE2EUnknownEnvVariableIsAWarning(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	var logs logLines
 	done := make(chan struct{})
 	go logs.read(bufio.NewScanner(stderr), done)
