@@ -97,6 +97,7 @@ func mqttConfig(cfg *config.Config) mqttad.Config {
 		IdleTimeout:           time.Duration(m.IdleTimeout),
 		ResponseInformation:   m.ResponseInformation,
 		UseUsernameAsClientID: m.UseUsernameAsClientID,
+		AwaitRelTimeout:       time.Duration(m.AwaitRelTimeout),
 	}
 }
 

@@ -25,6 +25,7 @@ type Config struct {
 	UseUsernameAsClientID bool          // mqtt.use_username_as_clientid
 	DeliverBatch          int           // deliveries per HandleDeliver before yielding; 0 means 256
 	AckHold               time.Duration // longest a PUBACK/PUBREC is held back for push-back; 0 means 5s
+	AwaitRelTimeout       time.Duration // mqtt.await_rel_timeout: a QoS 2 message's PUBREL must come by then; 0 means 300s
 }
 
 // DefaultConfig mirrors the defaults of configs/manifold.yaml.
@@ -56,6 +57,9 @@ func NewAdapter(cfg Config) *Adapter {
 	}
 	if cfg.AckHold <= 0 {
 		cfg.AckHold = 5 * time.Second
+	}
+	if cfg.AwaitRelTimeout <= 0 {
+		cfg.AwaitRelTimeout = 300 * time.Second
 	}
 	if cfg.KeepaliveMultiplier < 1 {
 		cfg.KeepaliveMultiplier = 1.5

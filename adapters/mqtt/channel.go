@@ -20,6 +20,7 @@ const (
 	timerConnect   adapters.TimerID = iota // mqtt.idle_timeout: CONNECT must arrive by then
 	timerKeepalive                         // keepalive × keepalive_multiplier of silence closes
 	timerAckHold                           // the oldest held acknowledgement is due regardless
+	timerAwaitRel                          // forget QoS 2 packet ids whose PUBREL is overdue
 )
 
 // Errors a channel closes its connection with.
@@ -77,6 +78,7 @@ type channel struct {
 	heldQoS1 int
 
 	// Reused buffers: the packets written during one call, and deliveries.
+	timers  []adapters.Timer // timers set during this call
 	wbuf    []byte
 	out     [1]codec.Frame
 	dbuf    []session.Delivery
@@ -127,11 +129,12 @@ func (c *channel) Wake() { c.handle.Post(drained{}) }
 
 // reply returns what was written to wbuf during this call as one frame.
 func (c *channel) reply() adapters.Replies {
-	if len(c.wbuf) == 0 {
-		return adapters.Replies{}
+	r := adapters.Replies{Timers: c.timers}
+	if len(c.wbuf) > 0 {
+		c.out[0] = adapters.Raw(c.wbuf)
+		r.Out = c.out[:]
 	}
-	c.out[0] = adapters.Raw(c.wbuf)
-	return adapters.Replies{Out: c.out[:]}
+	return r
 }
 
 // write encodes p at the connection's version into this call's buffer.
@@ -152,6 +155,7 @@ func (c *channel) write(p mq.Packet) {
 
 // begin starts a call: the buffer of the previous call has been written.
 func (c *channel) begin() {
+	c.timers = c.timers[:0]
 	c.wbuf = c.wbuf[:0]
 	if cap(c.wbuf) > 1<<20 {
 		c.wbuf = nil // a burst is over: give back its memory
@@ -270,6 +274,15 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 	case timerAckHold:
 		if c.phase == phaseConnected {
 			return c.releaseHeld(now)
+		}
+	case timerAwaitRel:
+		if c.phase == phaseConnected {
+			if n := c.sess.ExpireAwaitingRel(now, c.cfg.AwaitRelTimeout); n > 0 {
+				c.log.Info().Int("count", n).Msg("awaiting_rel_expired")
+			}
+			if c.sess.InboundInflight() > 0 {
+				return adapters.Replies{Timers: []adapters.Timer{{ID: timerAwaitRel, After: c.cfg.AwaitRelTimeout / 4}}}
+			}
 		}
 	}
 	return adapters.Replies{}

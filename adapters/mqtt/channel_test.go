@@ -448,3 +448,25 @@ func TestHeldAckIsReleasedAfterAckHold(t *testing.T) {
 		t.Fatalf("after ack_hold got %v, want PUBACK 1, 2, 3", types(ps))
 	}
 }
+
+func TestAwaitRelTimeoutForgetsThePacketID(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *broker.Config) { c.AwaitRelTimeout = 40 * time.Second })
+	sub, pub := e.dial(mq.V311), e.dial(mq.V311)
+	sub.mustConnect("sub", true)
+	pub.connect(&mq.Connect{ClientID: "pub", CleanStart: true, KeepAlive: 0})
+	sub.subscribe("t", 2)
+	pub.send(&mq.Publish{Topic: "t", QoS: 2, PacketID: 9, Payload: []byte("one")})
+	one[*mq.Pubrec](pub) // and no PUBREL follows
+	pub.advance(20 * time.Second)
+	pub.send(&mq.Publish{Topic: "t", QoS: 2, PacketID: 9, Payload: []byte("dup")})
+	one[*mq.Pubrec](pub)
+	if n := len(sub.recv()); n != 1 {
+		t.Fatalf("subscriber got %d messages, want 1: id 9 still awaits PUBREL", n)
+	}
+	pub.advance(40 * time.Second)
+	pub.send(&mq.Publish{Topic: "t", QoS: 2, PacketID: 9, Payload: []byte("new")})
+	one[*mq.Pubrec](pub)
+	if ps := sub.recv(); len(ps) != 1 || string(ps[0].(*mq.Publish).Payload) != "new" {
+		t.Fatalf("after await_rel_timeout id 9 is a new message; got %v", types(ps))
+	}
+}

@@ -125,13 +125,11 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	for i := range c.dbuf {
 		c.writeDelivery(&c.dbuf[i], time.Now())
 	}
-	r := c.deliver()
-	timers := []adapters.Timer{{ID: timerConnect}} // cancel
+	c.timers = append(c.timers, adapters.Timer{ID: timerConnect}) // cancel
 	if keepalive > 0 {
-		timers = append(timers, adapters.Timer{ID: timerKeepalive, After: time.Duration(float64(keepalive) * c.cfg.KeepaliveMultiplier)})
+		c.timers = append(c.timers, adapters.Timer{ID: timerKeepalive, After: time.Duration(float64(keepalive) * c.cfg.KeepaliveMultiplier)})
 	}
-	r.Timers = timers
-	return r
+	return c.deliver()
 }
 
 // refuse answers CONNACK with a failure code and closes [MQTT-3.2.2-6].

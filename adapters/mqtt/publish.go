@@ -50,6 +50,9 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 			// [MQTT-4.3.3-9] (in order, behind any held acknowledgement).
 			return c.acknowledge(heldAck{id: p.PacketID, qos: qos}, nil)
 		}
+		if c.sess.InboundInflight() == 1 {
+			c.timers = append(c.timers, adapters.Timer{ID: timerAwaitRel, After: c.cfg.AwaitRelTimeout / 4})
+		}
 	}
 
 	code := mq.Success
@@ -117,11 +120,10 @@ func (c *channel) acknowledge(a heldAck, pressured []*session.Session) adapters.
 	for _, s := range pressured {
 		s.WhenDrained(c)
 	}
-	r := c.reply()
 	if len(c.held) == 1 {
-		r.Timers = []adapters.Timer{{ID: timerAckHold, After: c.cfg.AckHold}}
+		c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: c.cfg.AckHold})
 	}
-	return r
+	return c.reply()
 }
 
 // releaseHeld sends the held acknowledgements whose subscribers have
@@ -152,9 +154,8 @@ func (c *channel) releaseHeld(now time.Time) adapters.Replies {
 		c.held = nil
 		return c.reply()
 	}
-	r := c.reply()
-	r.Timers = []adapters.Timer{{ID: timerAckHold, After: max(c.held[0].since.Add(c.cfg.AckHold).Sub(now), time.Millisecond)}}
-	return r
+	c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: max(c.held[0].since.Add(c.cfg.AckHold).Sub(now), time.Millisecond)})
+	return c.reply()
 }
 
 func (c *channel) writeAck(a heldAck) {

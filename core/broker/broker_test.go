@@ -451,3 +451,24 @@ func TestSysClientEvents(t *testing.T) {
 		t.Fatalf("system messages counted as published: %+v", st)
 	}
 }
+
+func TestSharedRedispatchWhenAMemberLeaves(t *testing.T) {
+	b := newBroker(t, func(c *Config) { c.SharedStrategy = "sticky" })
+	m1 := connect(t, b, "m1", true, 0, nil)
+	m1.sub(t, b, "$share/g/jobs/+", core.SubOptions{QoS: 1})
+	for i := range 3 {
+		pub(t, b, "p", "jobs/a", 1, false, fmt.Sprint(i))
+	}
+	// m1 takes one message into flight and leaves without acknowledging.
+	ds, _ := m1.res.Session.Take(nil, time.Now(), 1)
+	if len(ds) != 1 {
+		t.Fatal("m1 got nothing")
+	}
+	m2 := connect(t, b, "m2", true, 0, nil)
+	m2.sub(t, b, "$share/g/jobs/+", core.SubOptions{QoS: 1})
+	b.Disconnect("m1", m1.conn, false, nil, "normal")
+	got := m2.take()
+	if len(got) != 3 {
+		t.Fatalf("m2 got %v, want the 3 messages m1 left unacknowledged", got)
+	}
+}

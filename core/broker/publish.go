@@ -23,6 +23,7 @@ type delivery struct {
 	qos    core.QoS
 	retain bool
 	ids    []uint32
+	shared string // the group key, for a delivery through a shared subscription
 }
 
 var deliveryPool = sync.Pool{New: func() any { s := make([]delivery, 0, 16); return &s }}
@@ -103,14 +104,17 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 	dp := deliveryPool.Get().(*[]delivery)
 	ds := b.collect((*dp)[:0], m, match.Subs)
 	for i := range match.Shared {
-		if s := b.pickShared(&match.Shared[i], m); s != nil {
-			ds = b.merge(ds, m, s)
+		if s := b.pickShared(&match.Shared[i], m, nil); s != nil {
+			before := len(ds)
+			if ds = b.merge(ds, m, s); len(ds) > before {
+				ds[before].shared = s.sharedKey
+			}
 		}
 	}
 	var res PublishResult
 	for i := range ds {
 		d := &ds[i]
-		queued, pressured := d.sess.Offer(session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids})
+		queued, pressured := d.sess.Offer(session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids, Shared: d.shared})
 		switch {
 		case !queued:
 			b.stats.dropped.Add(1)
@@ -184,10 +188,11 @@ type sharedState struct {
 }
 
 // pickShared chooses the member of a shared group that gets m, by
-// mqtt.shared_subscription_strategy, preferring members that are online.
-func (b *Broker) pickShared(g *topic.Group[*subscription], m *core.Message) *subscription {
+// mqtt.shared_subscription_strategy, preferring members that are online and
+// never the session leaving (a redispatch).
+func (b *Broker) pickShared(g *topic.Group[*subscription], m *core.Message, leaving *session.Session) *subscription {
 	n := len(g.Members)
-	if n == 0 {
+	if n == 0 || n == 1 && g.Members[0].sess == leaving {
 		return nil
 	}
 	key := sharedKey{g.Name, g.Filter}
@@ -217,8 +222,11 @@ func (b *Broker) pickShared(g *topic.Group[*subscription], m *core.Message) *sub
 		start = rand.IntN(n)
 	}
 	chosen := g.Members[start]
+	if chosen.sess == leaving {
+		chosen = g.Members[(start+1)%n]
+	}
 	for i := range n {
-		if s := g.Members[(start+i)%n]; s.sess.Online() {
+		if s := g.Members[(start+i)%n]; s.sess != leaving && s.sess.Online() {
 			chosen = s
 			break
 		}
@@ -237,4 +245,34 @@ func hash(s string) uint32 {
 		h *= 16777619
 	}
 	return h
+}
+
+// redispatch gives the unacknowledged messages of a departing shared-group
+// member to another member of the same group (EMQX does the same), so that a
+// QoS 1 or 2 message is not lost with the member's session.
+func (b *Broker) redispatch(leaving *session.Session, pending []session.Pending) {
+	for _, p := range pending {
+		group, filter, _ := strings.Cut(p.Shared, "\x00")
+		match := b.subs.Match(p.Msg.Topic)
+		for i := range match.Shared {
+			g := &match.Shared[i]
+			if g.Name != group || g.Filter != filter {
+				continue
+			}
+			s := b.pickShared(g, p.Msg, leaving)
+			if s == nil {
+				b.stats.dropped.Add(1)
+				break
+			}
+			p.QoS = min(p.Msg.QoS, s.opts.QoS)
+			p.SubIDs = nil
+			if s.opts.SubscriptionID != 0 {
+				p.SubIDs = []uint32{s.opts.SubscriptionID}
+			}
+			if !s.sess.Enqueue(p) {
+				b.stats.dropped.Add(1)
+			}
+			break
+		}
+	}
 }

@@ -20,6 +20,9 @@ type subscription struct {
 	real     string // the filter proper
 	group    string // shared-subscription group; "" when not shared
 	opts     core.SubOptions
+	// sharedKey is group and filter joined, marking queued messages that came
+	// through this shared subscription (for redispatch); "" when not shared.
+	sharedKey string
 }
 
 // subscriptions is a client's set of subscriptions by filter.
@@ -73,6 +76,9 @@ func (b *Broker) Subscribe(clientID string, conn Conn, filter string, opts core.
 		return SubscribeResult{}, err
 	}
 	sub := &subscription{sess: c.sess, clientID: clientID, filter: filter, real: real, group: group, opts: opts}
+	if shared {
+		sub.sharedKey = group + "\x00" + real
+	}
 
 	c.subs.mu.Lock()
 	if c.subs.dead {
@@ -164,8 +170,11 @@ func (b *Broker) dropSubscriptions(c *client) {
 	subs := c.subs.m
 	c.subs.m, c.subs.dead = nil, true
 	c.subs.mu.Unlock()
-	c.sess.Discard()
 	for _, s := range subs {
 		b.subs.Remove(s.real, s.group, s)
+	}
+	// Removed from the trie first, so the redispatch cannot pick it again.
+	if shared := c.sess.Discard(); len(shared) > 0 {
+		b.redispatch(c.sess, shared)
 	}
 }

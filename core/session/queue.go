@@ -9,6 +9,7 @@ type Pending struct {
 	QoS    core.QoS // the delivery QoS: the smaller of the publish and subscription QoS
 	Retain bool     // the retain flag to send (retain-as-published, or a retained message sent on subscribe)
 	SubIDs []uint32 // MQTT 5 subscription identifiers of the matching subscriptions
+	Shared string   // the shared-subscription group it came through ("" if none), for redispatch
 }
 
 // queue is a FIFO ring of pending messages that grows by doubling up to its

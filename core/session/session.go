@@ -243,13 +243,23 @@ func (s *Session) drainedWakers() []Waker {
 	return w
 }
 
-// Discard empties the session when the broker ends it: queued messages are
-// dropped (the session is gone, so nobody can receive them) and waiting
-// publishers are woken.
-func (s *Session) Discard() {
+// Discard empties the session when the broker ends it and wakes waiting
+// publishers. It returns the messages that came through a shared
+// subscription and were not yet acknowledged (queued, or in flight), so the
+// broker can give them to another member of the group; everything else is
+// dropped with the session.
+func (s *Session) Discard() (shared []Pending) {
 	s.mu.Lock()
+	for _, e := range s.inflight {
+		if (e.phase == phaseAck || e.phase == phaseRec) && e.Shared != "" {
+			shared = append(shared, e.Pending)
+		}
+	}
+	s.inflight, s.byID, s.live = nil, nil, 0
 	for s.queue.len() > 0 {
-		s.queue.pop()
+		if p := s.queue.pop(); p.Shared != "" {
+			shared = append(shared, p)
+		}
 	}
 	w := s.wakers
 	s.wakers = nil
@@ -257,6 +267,7 @@ func (s *Session) Discard() {
 	for _, x := range w {
 		x.Wake()
 	}
+	return shared
 }
 
 // Take moves queued messages into the inflight window, in order, and appends
