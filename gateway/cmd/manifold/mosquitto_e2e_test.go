@@ -229,3 +229,37 @@ func TestE2EMosquittoPersistentSession(t *testing.T) {
 		})
 	}
 }
+
+func TestE2EMosquittoACLDeny(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	dir := t.TempDir()
+	acl := "{deny, all, subscribe, [\"test/nosubscribe\"]}.\n{deny, all, publish, [\"test/nopublish\"]}.\n{allow, all}.\n"
+	if err := os.WriteFile(dir+"/acl.conf", []byte(acl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t, "MANIFOLD_AUTHORIZATION__SOURCES__1__PATH="+dir+"/acl.conf")
+	for _, v := range []string{"mqttv311", "mqttv5"} {
+		out, err := b.mosquitto(t, 10*time.Second, "mosquitto_sub", "-V", v, "-t", "test/nosubscribe", "-C", "1", "-W", "3")
+		if !strings.Contains(strings.ToLower(out), "denied") {
+			t.Fatalf("%s subscribe to test/nosubscribe: %v %q, want a denial", v, err, out)
+		}
+	}
+	// A denied publish is dropped (and, on v5 QoS 1, answered with 0x87).
+	watcher := b.startSub(t, "-i", "acl-watcher", "-t", "test/#", "-v")
+	b.waitSubscribed(t, "acl-watcher")
+	if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_pub", "-V", "mqttv5", "-q", "1", "-t", "test/nopublish", "-m", "x"); err != nil {
+		t.Logf("mosquitto_pub to a denied topic: %v %q", err, out)
+	}
+	if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_pub", "-t", "test/ok", "-m", "y"); err != nil {
+		t.Fatalf("mosquitto_pub: %v %q", err, out)
+	}
+	if !eventually(t, 5*time.Second, func() bool { return strings.Contains(watcher.out.String(), "test/ok y") }) {
+		t.Fatalf("watcher got %q", watcher.out.String())
+	}
+	if strings.Contains(watcher.out.String(), "nopublish") {
+		t.Fatalf("a denied publish was delivered: %q", watcher.out.String())
+	}
+	if len(b.logs.find("publish_denied")) == 0 {
+		t.Fatal("the denied publish was not logged")
+	}
+}
