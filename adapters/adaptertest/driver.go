@@ -82,7 +82,9 @@ func (d *Driver) Feed(b []byte) {
 		}
 		if err != nil {
 			d.apply(d.Ch.HandleFrameError(err))
-			d.close(err)
+			if !d.closed {
+				d.close(err) // the edge closes after a frame error, whatever the replies say
+			}
 			return
 		}
 		r := d.Ch.HandleIn(f)
