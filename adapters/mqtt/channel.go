@@ -78,18 +78,12 @@ type channel struct {
 	heldQoS1 int
 
 	// Reused buffers: the packets written during one call, and deliveries.
-	timers  []adapters.Timer // timers set during this call
-	wbuf    []byte
-	out     [1]codec.Frame
-	dbuf    []session.Delivery
-	pub     mq.Publish
-	users   []mq.UserProperty
-	scratch struct {
-		puback  mq.Puback
-		pubrec  mq.Pubrec
-		pubrel  mq.Pubrel
-		pubcomp mq.Pubcomp
-	}
+	timers []adapters.Timer // timers set during this call
+	wbuf   []byte
+	out    [1]codec.Frame
+	dbuf   []session.Delivery
+	pub    *mq.Publish
+	users  []mq.UserProperty
 }
 
 func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channel {
@@ -151,6 +145,22 @@ func (c *channel) write(p mq.Packet) {
 		return
 	}
 	c.wbuf = b
+}
+
+// writeAckPacket appends a PUBACK, PUBREC, PUBREL or PUBCOMP without going
+// through a packet struct: these are the most frequent packets a broker
+// writes and their form is fixed. A v5 reason code other than Success is sent
+// without properties (remaining length 3 [MQTT-3.4.2.1]); v3 has no code.
+func (c *channel) writeAckPacket(t mq.PacketType, id uint16, code mq.ReasonCode) {
+	first := byte(t) << 4
+	if t == mq.TypePubrel {
+		first |= 0x02 // [MQTT-3.6.1-1]
+	}
+	if c.version == mq.V5 && code != mq.Success {
+		c.wbuf = append(c.wbuf, first, 3, byte(id>>8), byte(id), byte(code))
+		return
+	}
+	c.wbuf = append(c.wbuf, first, 2, byte(id>>8), byte(id))
 }
 
 // begin starts a call: the buffer of the previous call has been written.

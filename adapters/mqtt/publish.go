@@ -160,12 +160,10 @@ func (c *channel) releaseHeld(now time.Time) adapters.Replies {
 
 func (c *channel) writeAck(a heldAck) {
 	if a.qos == core.QoS1 {
-		c.scratch.puback = mq.Puback{PacketID: a.id, ReasonCode: a.code}
-		c.write(&c.scratch.puback)
+		c.writeAckPacket(mq.TypePuback, a.id, a.code)
 		return
 	}
-	c.scratch.pubrec = mq.Pubrec{PacketID: a.id, ReasonCode: a.code}
-	c.write(&c.scratch.pubrec)
+	c.writeAckPacket(mq.TypePubrec, a.id, a.code)
 }
 
 // resolveAlias applies an inbound topic alias (MQTT 5 §3.3.2.3.4).
@@ -234,8 +232,7 @@ func (c *channel) handlePubrel(p *mq.Pubrel) adapters.Replies {
 	if !c.sess.Release(p.PacketID) {
 		code = mq.PacketIdentifierNotFound // [MQTT-3.7.2-1] (v3 has no code; PUBCOMP all the same)
 	}
-	c.scratch.pubcomp = mq.Pubcomp{PacketID: p.PacketID, ReasonCode: code}
-	c.write(&c.scratch.pubcomp)
+	c.writeAckPacket(mq.TypePubcomp, p.PacketID, code)
 	return c.reply()
 }
 
@@ -252,8 +249,7 @@ func (c *channel) handlePubrec(p *mq.Pubrec) adapters.Replies {
 	if !c.sess.Rec(p.PacketID) {
 		code = mq.PacketIdentifierNotFound
 	}
-	c.scratch.pubrel = mq.Pubrel{PacketID: p.PacketID, ReasonCode: code}
-	c.write(&c.scratch.pubrel)
+	c.writeAckPacket(mq.TypePubrel, p.PacketID, code)
 	return c.reply()
 }
 
@@ -285,12 +281,14 @@ func (c *channel) deliver() adapters.Replies {
 // message the client already has.
 func (c *channel) writeDelivery(d *session.Delivery, now time.Time) {
 	if d.Release {
-		c.scratch.pubrel = mq.Pubrel{PacketID: d.PacketID}
-		c.write(&c.scratch.pubrel)
+		c.writeAckPacket(mq.TypePubrel, d.PacketID, mq.Success)
 		return
 	}
 	m := d.Msg
-	p := &c.pub
+	if c.pub == nil {
+		c.pub = new(mq.Publish) // allocated on the first delivery: idle connections stay small
+	}
+	p := c.pub
 	*p = mq.Publish{Dup: d.Dup, QoS: byte(d.QoS), Retain: d.Retain, Topic: m.Topic, PacketID: d.PacketID, Payload: m.Payload}
 	if c.version == mq.V5 {
 		pr := &p.Properties

@@ -212,7 +212,7 @@ func (s *decodeState) intern(b []byte) string {
 		return v
 	}
 	if s.strings == nil {
-		s.strings = make(map[string]string, 64)
+		s.strings = make(map[string]string, 8)
 	} else if len(s.strings) >= maxInterned {
 		clear(s.strings)
 	}

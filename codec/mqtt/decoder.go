@@ -24,7 +24,13 @@ type Decoder struct {
 	// MaxPacketSize.
 	MaxSize int
 
-	st       decodeState
+	st  decodeState
+	scr *scratch // allocated on the first PUBLISH, ack or ping: an idle connection pays nothing
+}
+
+// scratch holds the packets a Decoder reuses, and the backing arrays for the
+// reused packets' repeatable properties.
+type scratch struct {
 	publish  Publish
 	puback   Puback
 	pubrec   Pubrec
@@ -32,9 +38,8 @@ type Decoder struct {
 	pubcomp  Pubcomp
 	pingreq  Pingreq
 	pingresp Pingresp
-	// Backing arrays for the reused packets' repeatable properties.
-	users []UserProperty
-	subID []uint32
+	users    []UserProperty
+	subID    []uint32
 }
 
 var _ codec.Codec = (*Decoder)(nil)
@@ -75,49 +80,54 @@ func (d *Decoder) DecodePacket(buf []byte) (Packet, int, error) {
 		return nil, 0, err
 	}
 	end := hdr + rem
-	d.st.interning = true
+	// Topics and property strings of PUBLISH repeat; a CONNECT's client id
+	// does not, so interning it would only grow the table.
+	d.st.interning = t == TypePublish
 	r := reader{b: buf[hdr:end:end]}
 	var p Packet
+	if d.scr == nil && (t >= TypePublish && t <= TypePubcomp || t == TypePingreq || t == TypePingresp) {
+		d.scr = new(scratch)
+	}
 	switch t {
 	case TypePublish:
-		pp := &d.publish
+		pp := &d.scr.publish
 		*pp = Publish{}
 		d.lend(&pp.Properties)
 		err = d.st.publish(&r, pp, flags, d.Version)
 		d.reclaim(&pp.Properties)
 		p = pp
 	case TypePuback:
-		pp := &d.puback
+		pp := &d.scr.puback
 		*pp = Puback{}
 		d.lend(&pp.Properties)
 		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
 		d.reclaim(&pp.Properties)
 		p = pp
 	case TypePubrec:
-		pp := &d.pubrec
+		pp := &d.scr.pubrec
 		*pp = Pubrec{}
 		d.lend(&pp.Properties)
 		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
 		d.reclaim(&pp.Properties)
 		p = pp
 	case TypePubrel:
-		pp := &d.pubrel
+		pp := &d.scr.pubrel
 		*pp = Pubrel{}
 		d.lend(&pp.Properties)
 		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
 		d.reclaim(&pp.Properties)
 		p = pp
 	case TypePubcomp:
-		pp := &d.pubcomp
+		pp := &d.scr.pubcomp
 		*pp = Pubcomp{}
 		d.lend(&pp.Properties)
 		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
 		d.reclaim(&pp.Properties)
 		p = pp
 	case TypePingreq:
-		err, p = empty(&r), &d.pingreq
+		err, p = empty(&r), &d.scr.pingreq
 	case TypePingresp:
-		err, p = empty(&r), &d.pingresp
+		err, p = empty(&r), &d.scr.pingresp
 	default:
 		p, err = d.st.decodeNew(t, flags, r.b, d.Version)
 	}
@@ -131,15 +141,15 @@ func (d *Decoder) DecodePacket(buf []byte) (Packet, int, error) {
 // appending user properties and subscription identifiers does not allocate
 // once they have grown.
 func (d *Decoder) lend(p *Properties) {
-	p.UserProperties = d.users[:0]
-	p.SubscriptionIdentifiers = d.subID[:0]
+	p.UserProperties = d.scr.users[:0]
+	p.SubscriptionIdentifiers = d.scr.subID[:0]
 }
 
 // reclaim keeps whatever the backing arrays grew to, and leaves nil (not an
 // empty slice) in the packet when a property was absent, as Decode does.
 func (d *Decoder) reclaim(p *Properties) {
-	d.users = p.UserProperties[:0]
-	d.subID = p.SubscriptionIdentifiers[:0]
+	d.scr.users = p.UserProperties[:0]
+	d.scr.subID = p.SubscriptionIdentifiers[:0]
 	if len(p.UserProperties) == 0 {
 		p.UserProperties = nil
 	}
