@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -160,8 +161,20 @@ func (s *Server) startListeners(ctx context.Context) error {
 			}
 			s.addListener(ref, srv.Stop, srv.Addr())
 			log.Info().Str("bind", l.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
+		case config.KindWS:
+			l := s.cfg.Listeners.WS[ref.Name]
+			ec, err := wsConfig(ref, l, s.cfg.MQTT)
+			if err != nil {
+				return err
+			}
+			srv := edge.NewWS(ec, s.mqtt, s.adapterContext(s.log), s.log)
+			if err := srv.Start(ctx); err != nil {
+				return err // names listeners.ws.<name>.bind or .websocket.<key>
+			}
+			s.addListener(ref, srv.Stop, srv.Addr())
+			log.Info().Str("bind", l.Bind.String()).Str("addr", srv.Addr().String()).Str("path", ec.Path).Msg("listener_started")
 		default:
-			// TLS, WebSocket and the dashboard arrive in later milestones.
+			// TLS and the dashboard arrive in later milestones.
 			log.Warn().Str("bind", ref.Bind.String()).Msg("listener_not_available_in_this_build")
 		}
 	}
@@ -203,4 +216,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.broker.Close()
 	s.log.Info().Msg("server_stopped")
 	return errors.Join(errs...)
+}
+
+// wsConfig maps a ws listener's keys onto the edge's WebSocket configuration.
+func wsConfig(ref config.ListenerRef, l *config.WSListener, m config.MQTTConfig) (edge.WSConfig, error) {
+	o := l.WebSocket
+	ec := edge.DefaultWSConfig()
+	ec.Name = ref.Kind + ":" + ref.Name
+	ec.Bind = l.Bind.String()
+	ec.MaxConnections = l.MaxConnections
+	ec.TCPNoDelay = l.TCPOptions.Nodelay
+	ec.MaxInboundBuffered = max(ec.MaxInboundBuffered, 2*int(m.MaxPacketSize))
+	ec.IdleTimeout = -1 // the MQTT channel enforces mqtt.idle_timeout itself
+	ec.Path, ec.Subprotocols = o.MQTTPath, o.SupportedSubprotocols
+	ec.FailIfNoSubprotocol, ec.MaxFrameSize = o.FailIfNoSubprotocol, int(o.MaxFrameSize)
+	ec.CheckOrigin, ec.AllowedOrigins, ec.AllowOriginAbsence = o.CheckOriginEnable, o.CheckOrigins, o.AllowOriginAbsence
+	ec.ProxyAddressHeader, ec.ProxyPortHeader = o.ProxyAddressHeader, o.ProxyPortHeader
+	ec.TrustedProxies = nil
+	for _, p := range o.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return ec, fmt.Errorf("%s.websocket.trusted_proxies: %w", ref.Key(), err)
+		}
+		ec.TrustedProxies = append(ec.TrustedProxies, pfx)
+	}
+	if len(ec.TrustedProxies) == 0 {
+		ec.ProxyAddressHeader, ec.ProxyPortHeader = "", "" // no trusted proxy: believe no header
+	}
+	return ec, nil
 }

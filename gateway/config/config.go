@@ -180,6 +180,10 @@ type WebSocketOptions struct {
 	ProxyAddressHeader string `yaml:"proxy_address_header"`
 	// ProxyPortHeader names the header carrying the client port behind a proxy.
 	ProxyPortHeader string `yaml:"proxy_port_header"`
+	// TrustedProxies are the networks (CIDR) whose proxy headers are
+	// believed; a header from any other peer is ignored, so a client cannot
+	// choose the address its ACL rules see.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // SetDefaults sets the EMQX defaults.
@@ -188,11 +192,12 @@ func (o *WebSocketOptions) SetDefaults() {
 		MQTTPath:              "/mqtt",
 		MQTTPiggyback:         "multiple",
 		FailIfNoSubprotocol:   true,
-		SupportedSubprotocols: []string{"mqtt", "mqtt-v3", "mqtt-v3.1.1", "mqtt-v5"},
+		SupportedSubprotocols: []string{"mqtt", "mqttv3.1", "mqtt-v3", "mqtt-v3.1.1", "mqtt-v5"},
 		AllowOriginAbsence:    true,
 		CheckOrigins:          []string{"http://localhost:18083", "http://127.0.0.1:18083"},
 		ProxyAddressHeader:    "x-forwarded-for",
 		ProxyPortHeader:       "x-forwarded-port",
+		TrustedProxies:        []string{"127.0.0.0/8", "::1/128"},
 	}
 }
 

@@ -175,6 +175,11 @@ func checkWebSocket(v *validator, key string, o *WebSocketOptions) {
 	if len(o.SupportedSubprotocols) == 0 && o.FailIfNoSubprotocol {
 		v.add(key+".supported_subprotocols", "expected at least one subprotocol when fail_if_no_subprotocol is true")
 	}
+	for _, p := range o.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			v.add(key+".trusted_proxies", "expected CIDR networks like 10.0.0.0/8, got %q", p)
+		}
+	}
 }
 
 // checkBinds rejects enabled listeners that would listen on the same port of

@@ -13,6 +13,8 @@ func TestValidate(t *testing.T) {
 		subs   []string // empty: valid
 	}{
 		{"defaults", func(*Config) {}, nil},
+		{"bad trusted proxy", func(c *Config) { c.Listeners.WS["default"].WebSocket.TrustedProxies = []string{"10.0.0.1"} },
+			[]string{`listeners.ws.default.websocket.trusted_proxies: expected CIDR networks like 10.0.0.0/8, got "10.0.0.1"`}},
 		{"qos 3", func(c *Config) { c.MQTT.MaxQoSAllowed = 3 },
 			[]string{"mqtt.max_qos_allowed: expected an integer 0..2, got 3"}},
 		{"keepalive multiplier below 1", func(c *Config) { c.MQTT.KeepaliveMultiplier = 0.5 },

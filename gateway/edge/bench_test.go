@@ -3,6 +3,7 @@ package edge
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"runtime"
 	"testing"
@@ -186,6 +187,37 @@ func BenchmarkEchoRoundTripStdlib(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := r.ReadSlice('\n'); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+}
+
+// BenchmarkWSEchoRoundTrip is BenchmarkEchoRoundTrip over WebSocket: one
+// masked binary frame in, unmasked in place, decoded, echoed in one frame.
+func BenchmarkWSEchoRoundTrip(b *testing.B) {
+	a := newLineAdapter()
+	cfg := wsTestConfig()
+	cfg.TCPConfig = benchConfig()
+	s := startWS(b, cfg, a, nil)
+	c := dialWSRaw(b, s)
+	c.upgrade()
+	line := []byte("ping-0123456789-0123456789-0123456789-0123456789-0123456789-01\n")
+	msg := c.frame(true, opBinary, line, false)
+	var hdr [2]byte
+	reply := make([]byte, len(line))
+	_ = c.SetDeadline(time.Now().Add(time.Minute))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c.r, hdr[:]); err != nil || hdr[0] != 0x82 || int(hdr[1]) != len(line) {
+			b.Fatalf("frame header %x %v", hdr, err)
+		}
+		if _, err := io.ReadFull(c.r, reply); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -21,7 +21,8 @@ type conn struct {
 	s  *Server
 	ls *loopState
 	gc gnet.Conn
-	ch adapters.Channel
+	ch adapters.Channel // nil while a WebSocket handshake is pending
+	ws *wsConn          // WebSocket transport state; nil on a TCP listener
 
 	// scheduled is the delivery token. Notify sets it and queues one drain;
 	// the drain clears it just before HandleDeliver, so a Notify that races
@@ -42,6 +43,7 @@ type conn struct {
 	lingerEnd time.Time
 	timers    []*timerEntry
 	idle      *timerEntry
+	hs        *timerEntry // WebSocket handshake deadline
 }
 
 var _ adapters.Handle = (*conn)(nil)
@@ -134,33 +136,7 @@ func (c *conn) onTraffic() gnet.Action {
 		return gnet.None
 	}
 	buf, _ := gc.Peek(-1)
-	out := ls.take()
-	var stop, frameErr error
-	used := 0
-	for used < len(buf) {
-		f, n, err := c.ch.Codec().Decode(buf[used:])
-		if err != nil {
-			if err == codec.ErrIncomplete || errors.Is(err, codec.ErrIncomplete) {
-				break
-			}
-			frameErr = err
-			break
-		}
-		if n <= 0 || n > len(buf)-used {
-			frameErr = ErrNoProgress
-			break
-		}
-		used += n
-		if !c.framed {
-			c.framed = true
-			c.stopIdle()
-		}
-		// f may point into buf: it is used (and its replies encoded) before
-		// the bytes are discarded below.
-		if out, stop = c.apply(out, c.ch.HandleIn(f)); stop != nil {
-			break
-		}
-	}
+	used, out, stop, frameErr := c.decodeAll(ls.take(), buf)
 	if stop == nil && frameErr == nil {
 		if used > 0 { // Discard(0) would discard everything
 			_, _ = gc.Discard(used)
@@ -193,6 +169,37 @@ func (c *conn) onTraffic() gnet.Action {
 	return gnet.None
 }
 
+// decodeAll decodes every complete frame at the head of buf and hands each
+// to HandleIn, encoding the replies onto out. It returns the bytes used, and
+// stops at the first Shutdown (stop) or undecodable input (frameErr).
+func (c *conn) decodeAll(out, buf []byte) (used int, _ []byte, stop, frameErr error) {
+	for used < len(buf) {
+		f, n, err := c.ch.Codec().Decode(buf[used:])
+		if err != nil {
+			if err == codec.ErrIncomplete || errors.Is(err, codec.ErrIncomplete) {
+				break
+			}
+			frameErr = err
+			break
+		}
+		if n <= 0 || n > len(buf)-used {
+			frameErr = ErrNoProgress
+			break
+		}
+		used += n
+		if !c.framed {
+			c.framed = true
+			c.stopIdle()
+		}
+		// f may point into buf: it is used (and its replies encoded) before
+		// the caller discards or reuses the bytes.
+		if out, stop = c.apply(out, c.ch.HandleIn(f)); stop != nil {
+			break
+		}
+	}
+	return used, out, stop, frameErr
+}
+
 // finish applies a channel's replies and writes them in one write. It
 // reports whether the caller must close the connection now.
 func (c *conn) finish(r adapters.Replies) bool {
@@ -222,6 +229,9 @@ func (c *conn) encode(out []byte, frames []codec.Frame) ([]byte, error) {
 	if len(frames) == 0 {
 		return out, nil
 	}
+	if c.ws != nil {
+		out = c.ws.openData(out) // the channel's bytes are a binary frame's payload
+	}
 	var cd codec.Codec
 	for _, f := range frames {
 		if raw, ok := f.(adapters.Raw); ok {
@@ -246,10 +256,20 @@ func (c *conn) encode(out []byte, frames []codec.Frame) ([]byte, error) {
 // and, if stop is set, starts closing. It reports whether the caller must
 // close the connection now.
 func (c *conn) flush(out []byte, stop error) bool {
-	if len(out) > 0 {
+	start := 0
+	if w := c.ws; w != nil {
+		// Everything the channel wrote is one binary frame; a close frame
+		// follows the channel's last bytes.
+		out = w.seal(out)
+		if stop != nil && w.upgraded && !w.closeSent && !c.closed && !c.closing {
+			out = w.appendClose(out, stop)
+		}
+		start, w.skip = w.skip, 0
+	}
+	if len(out) > start {
 		// A write error makes gnet close the connection: OnClose has run
 		// by the time Write returns, and c.closed is set.
-		_, _ = c.gc.Write(out)
+		_, _ = c.gc.Write(out[start:])
 	}
 	c.ls.keep(out)
 	if c.closed {
@@ -280,6 +300,7 @@ func (c *conn) beginClose(reason error, now bool) bool {
 	c.reason = reason
 	c.stopTimers()
 	c.stopIdle()
+	c.stopHandshakeTimer()
 	if now || c.gc.OutboundBuffered() == 0 {
 		return true
 	}
@@ -322,12 +343,20 @@ func (c *conn) onClose(sockErr error) {
 	c.markClosed()
 	c.stopTimers()
 	c.stopIdle()
-	reason := c.s.closeReason(c.reason, sockErr)
+	c.stopHandshakeTimer()
+	chosen := c.reason
+	if chosen == errWSPeerClosed {
+		chosen = nil // a WebSocket close is the peer's clean close, like EOF
+	}
+	reason := c.s.closeReason(chosen, sockErr)
 	c.s.conns.Add(-1)
 	if e := c.s.log.Debug(); e.Enabled() {
 		e.AnErr("reason", reason).Stringer("peer", c.gc.RemoteAddr()).Msg("connection_closed")
 	}
-	c.ch.Close(reason)
+	c.releaseWS()
+	if c.ch != nil { // nil: a WebSocket connection that never upgraded
+		c.ch.Close(reason)
+	}
 }
 
 func (c *conn) markClosed() {
@@ -371,6 +400,13 @@ func (c *conn) stopIdle() {
 	}
 }
 
+func (c *conn) stopHandshakeTimer() {
+	if c.hs != nil {
+		c.hs.stop()
+		c.hs = nil
+	}
+}
+
 // timerEntry is one armed (or idle) timer of a connection: a reusable
 // time.Timer whose expiry is carried to the loop by Execute. Re-arming
 // reuses the timer (no allocation); an expiry that was already on its way
@@ -383,6 +419,7 @@ type timerEntry struct {
 	id       adapters.TimerID
 	armed    bool // loop-only
 	idle     bool // the edge's idle timer rather than one of the channel's
+	hs       bool // the edge's WebSocket handshake timer
 }
 
 func (e *timerEntry) arm(d time.Duration) {
@@ -420,6 +457,16 @@ func (e *timerEntry) Run(context.Context) error {
 		return nil // an expiry from before the timer was re-armed
 	}
 	e.armed = false
+	if e.hs {
+		c.hs = nil
+		if e := c.s.log.Debug(); e.Enabled() {
+			e.Stringer("peer", c.gc.RemoteAddr()).Msg("ws_handshake_timeout")
+		}
+		if c.beginClose(ErrHandshakeTimeout, true) {
+			c.closeNow()
+		}
+		return nil
+	}
 	if e.idle {
 		c.idle = nil
 		if e := c.s.log.Debug(); e.Enabled() {

@@ -29,6 +29,10 @@ const (
 	closeLinger = 5 * time.Second
 	// maxKeptOut is the largest output buffer a loop keeps for reuse.
 	maxKeptOut = 1 << 20
+	// maxKeptApp and maxFreeApps bound the WebSocket application buffers
+	// a loop keeps for reuse.
+	maxKeptApp  = 64 << 10
+	maxFreeApps = 64
 )
 
 var wakeByte = []byte{1}
@@ -43,6 +47,11 @@ type loopState struct {
 	// the loop is encoded here, then copied by gnet (to the socket, or to
 	// the connection's outbound buffer), so no connection keeps a buffer.
 	out []byte
+
+	// freeApps are WebSocket application buffers (the start of an MQTT
+	// packet spread over frames) of connections that caught up; a
+	// connection holds one only while a packet is incomplete.
+	freeApps [][]byte
 
 	streak        int     // drains since the loop last polled its sockets
 	ready, ready2 []*conn // deferred to the next I/O pass
@@ -76,6 +85,25 @@ func (ls *loopState) take() []byte {
 func (ls *loopState) keep(b []byte) {
 	if cap(b) <= maxKeptOut && cap(b) > cap(ls.out) {
 		ls.out = b[:0]
+	}
+}
+
+// getApp lends an empty application buffer (nil if none is kept); putApp
+// gives one back.
+func (ls *loopState) getApp() []byte {
+	n := len(ls.freeApps)
+	if n == 0 {
+		return nil
+	}
+	b := ls.freeApps[n-1]
+	ls.freeApps[n-1] = nil
+	ls.freeApps = ls.freeApps[:n-1]
+	return b
+}
+
+func (ls *loopState) putApp(b []byte) {
+	if cap(b) > 0 && cap(b) <= maxKeptApp && len(ls.freeApps) < maxFreeApps {
+		ls.freeApps = append(ls.freeApps, b[:0])
 	}
 }
 
@@ -211,4 +239,5 @@ func (ls *loopState) release() {
 		ls.wakeFD = -1
 	}
 	ls.ready, ls.ready2, ls.parked, ls.park2 = nil, nil, nil, nil
+	ls.freeApps = nil
 }

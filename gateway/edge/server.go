@@ -22,17 +22,19 @@ import (
 // bg is the context handed to gnet's Execute; the runnables ignore it.
 var bg = context.Background()
 
-// Server is one TCP listener served on gnet event loops. Every accepted
-// connection gets a Channel from the adapter and is driven by the edge's
-// connection driver (see the package doc). A Server is started once.
+// Server is one TCP or WebSocket listener served on gnet event loops. Every
+// accepted connection gets a Channel from the adapter (on a WebSocket
+// listener, once its Upgrade request is accepted) and is driven by the
+// edge's connection driver (see the package doc). A Server is started once.
 type Server struct {
 	cfg     TCPConfig
 	key     string // config key for errors: listeners.tcp.default
 	adapter adapters.Adapter
 	ctx     adapters.Context
 	log     zerolog.Logger
+	ws      *wsSettings // nil: a TCP listener
 
-	conns    atomic.Int64 // accepted connections with a channel
+	conns    atomic.Int64 // accepted connections with a channel (or a WebSocket handshake pending)
 	stopping atomic.Bool
 	refused  rateLog // MaxConnections refusals
 	rejected rateLog // NewChannel errors
@@ -68,7 +70,11 @@ func NewTCP(cfg TCPConfig, a adapters.Adapter, ctx adapters.Context, log zerolog
 // denied), wrapped with the config key; errors.Is works on the syscall error.
 // If ctx ends first, Start returns ctx.Err() and the listener is stopped.
 func (s *Server) Start(ctx context.Context) error {
-	if err := s.cfg.Validate(); err != nil {
+	validate := s.cfg.Validate
+	if s.ws != nil {
+		validate = s.ws.cfg.Validate
+	}
+	if err := validate(); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -140,7 +146,8 @@ func (s *Server) Addr() net.Addr {
 	return s.addr
 }
 
-// Connections is the number of open connections that have a channel.
+// Connections is the number of open connections that have a channel; on a
+// WebSocket listener it counts those still in their handshake too.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
 
 // Stop closes the listener and every connection; each channel gets
@@ -306,6 +313,21 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	ls := s.loopFor(gc.EventLoop())
 	c := &conn{s: s, ls: ls, gc: gc}
+	if s.ws != nil {
+		// The channel is made once the Upgrade request is accepted: its
+		// ConnInfo needs the request (a proxy's client address).
+		c.ws = newWSConn(s.ws)
+		gc.SetContext(c)
+		if d := s.cfg.IdleTimeout; d > 0 {
+			c.idle = &timerEntry{c: c, idle: true}
+			c.idle.arm(d)
+		}
+		if d := s.ws.cfg.HandshakeTimeout; d > 0 {
+			c.hs = &timerEntry{c: c, hs: true}
+			c.hs.arm(d)
+		}
+		return nil, gnet.None
+	}
 	ci := adapters.ConnInfo{
 		Listener: s.cfg.Name,
 		Local:    localAddrPort(gc),
@@ -337,6 +359,9 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 func (h *events) OnTraffic(gc gnet.Conn) gnet.Action {
 	switch x := gc.Context().(type) {
 	case *conn:
+		if x.ws != nil {
+			return x.onTrafficWS()
+		}
 		return x.onTraffic()
 	case *loopState:
 		x.onWake(gc)

@@ -119,22 +119,24 @@ func TestE2EStartLogsListenersAndStopsOnSignal(t *testing.T) {
 				_ = cmd.Process.Kill()
 				t.Fatalf("no server_started event; log:\n%s", logs.String())
 			}
-			var started []map[string]any
+			addrs := map[string]string{}
 			for _, ev := range logs.find("listener_started") {
-				if ev["addr"] != nil {
-					started = append(started, ev)
+				if a, ok := ev["addr"].(string); ok {
+					addrs[ev["proto"].(string)] = a
 				}
 			}
-			if len(started) != 1 || started[0]["proto"] != "tcp" || started[0]["bind"] != "127.0.0.1:0" ||
-				!strings.HasPrefix(started[0]["addr"].(string), "127.0.0.1:") || started[0]["addr"] == "127.0.0.1:0" {
-				t.Fatalf("want one tcp listener_started with its real address; got %v", started)
+			// Both MQTT listeners bound real ports and accept connections.
+			for _, proto := range []string{"tcp", "ws"} {
+				a := addrs[proto]
+				if !strings.HasPrefix(a, "127.0.0.1:") || a == "127.0.0.1:0" {
+					t.Fatalf("want a %s listener_started with its real address; got %v", proto, addrs)
+				}
+				conn, err := net.Dial("tcp", a)
+				if err != nil {
+					t.Fatalf("dial the %s listener: %v", proto, err)
+				}
+				conn.Close()
 			}
-			// The listener accepts connections while the server runs.
-			conn, err := net.Dial("tcp", started[0]["addr"].(string))
-			if err != nil {
-				t.Fatalf("dial the tcp listener: %v", err)
-			}
-			conn.Close()
 
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
