@@ -36,6 +36,7 @@ type conn struct {
 	// loop-only
 	closed    bool  // OnClose ran, or the channel was refused: no channel call ever again
 	closing   bool  // the channel or the edge chose to close: last bytes flushing
+	awaitPeer bool  // closing a WebSocket: wait (bounded) for the peer's last frames, so closing with them unread does not reset the connection
 	parked    bool  // in ls.parked (outbound over the bound, or lingering)
 	ready     bool  // in ls.ready (deferred to the loop's next I/O pass)
 	framed    bool  // a frame was decoded: the idle timer is off
@@ -301,10 +302,17 @@ func (c *conn) beginClose(reason error, now bool) bool {
 	c.stopTimers()
 	c.stopIdle()
 	c.stopHandshakeTimer()
-	if now || c.gc.OutboundBuffered() == 0 {
+	// A WebSocket peer answers our close frame with its own (RFC 6455
+	// §5.5.1); closing the socket with that frame unread would send a reset
+	// and could destroy our last bytes in flight, so wait a little for it.
+	c.awaitPeer = !now && c.ws != nil && c.ws.upgraded && !c.ws.closeRecv
+	if now || (c.gc.OutboundBuffered() == 0 && !c.awaitPeer) {
 		return true
 	}
 	c.lingerEnd = time.Now().Add(closeLinger)
+	if c.awaitPeer {
+		c.lingerEnd = time.Now().Add(peerCloseWait)
+	}
 	c.ls.park(c, pollInterval)
 	return false
 }
@@ -322,7 +330,7 @@ func (c *conn) resume(now time.Time) {
 	switch {
 	case c.closed:
 	case c.closing:
-		if c.gc.OutboundBuffered() == 0 {
+		if c.gc.OutboundBuffered() == 0 && !c.awaitPeer {
 			c.closeNow()
 		} else if !now.Before(c.lingerEnd) {
 			c.s.log.Debug().Err(ErrLingerTimeout).Stringer("peer", c.gc.RemoteAddr()).Msg("close_linger_expired")

@@ -27,6 +27,9 @@ const (
 	// closeLinger bounds how long a closing connection waits for its last
 	// bytes to be sent.
 	closeLinger = 5 * time.Second
+	// peerCloseWait bounds how long a closing WebSocket waits for the
+	// peer's close frame.
+	peerCloseWait = time.Second
 	// maxKeptOut is the largest output buffer a loop keeps for reuse.
 	maxKeptOut = 1 << 20
 	// maxKeptApp and maxFreeApps bound the WebSocket application buffers

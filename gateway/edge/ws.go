@@ -102,6 +102,7 @@ type wsConn struct {
 	frameAt   int // offset of the open data frame's reserved header; -1 none
 	skip      int // unused header bytes at the head of the output buffer
 	closeSent bool
+	closeRecv bool // the peer's close frame has arrived
 }
 
 func newWSConn(set *wsSettings) *wsConn { return &wsConn{set: set, frameAt: -1} }
@@ -362,7 +363,15 @@ func (c *conn) onTrafficWS() gnet.Action {
 		return gnet.Close
 	}
 	if c.closing {
+		// Whatever the peer sends now (its close frame, most likely) is read
+		// and dropped; once it has spoken the socket can close cleanly.
 		_, _ = gc.Discard(-1)
+		if c.awaitPeer {
+			c.awaitPeer = false
+			if gc.OutboundBuffered() == 0 {
+				return gnet.Close
+			}
+		}
 		return gnet.None
 	}
 	buf, _ := gc.Peek(-1)
@@ -400,6 +409,7 @@ func (c *conn) onTrafficWS() gnet.Action {
 				case opPing:
 					out = w.appendControl(out, opPong, p) // §5.5.3: echo the payload
 				case opClose:
+					w.closeRecv = true
 					if frameErr = w.checkClose(p); frameErr == nil {
 						stop = errWSPeerClosed // echo it, then close (§5.5.1)
 					}

@@ -6,7 +6,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -99,23 +101,41 @@ func (b *runningBroker) mosquitto(t *testing.T, timeout time.Duration, tool stri
 	return out.String(), err
 }
 
+// lockedBuffer is an output buffer a child process writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // subscriber starts mosquitto_sub in the background; wait collects its output.
 type subscriber struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
+	out *lockedBuffer
 }
 
 func (b *runningBroker) startSub(t *testing.T, args ...string) *subscriber {
 	t.Helper()
 	host, port := b.hostPort()
 	cmd := exec.Command("mosquitto_sub", append([]string{"-h", host, "-p", port}, args...)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return &subscriber{cmd: cmd, out: &out}
+	return &subscriber{cmd: cmd, out: out}
 }
 
 // waitSubscribed waits until the broker has logged n subscriptions by clientid.
@@ -261,5 +281,37 @@ func TestE2EMosquittoACLDeny(t *testing.T) {
 	}
 	if len(b.logs.find("publish_denied")) == 0 {
 		t.Fatal("the denied publish was not logged")
+	}
+}
+
+func TestE2EMQTTjsOverWebSocket(t *testing.T) {
+	needTool(t, "node")
+	dir, err := filepath.Abs("../../../scripts/e2e/mqttjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "mqtt")); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("MQTT.js not installed in %s (.ci/run runs npm ci there)", dir)
+		}
+		t.Skipf("MQTT.js not installed: (cd %s && npm ci)", dir)
+	}
+	b := startBroker(t, "MANIFOLD_LISTENERS__WS__DEFAULT__ENABLE=true", "MANIFOLD_LISTENERS__WS__DEFAULT__BIND=127.0.0.1:0")
+	var wsAddr string
+	for _, ev := range b.logs.find("listener_started") {
+		if ev["proto"] == "ws" {
+			wsAddr, _ = ev["addr"].(string)
+		}
+	}
+	if wsAddr == "" {
+		t.Fatalf("no ws listener; log:\n%s", b.logs.String())
+	}
+	for _, v := range []string{"3", "4", "5"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		out, err := exec.CommandContext(ctx, "node", filepath.Join(dir, "roundtrip.js"), "ws://"+wsAddr+"/mqtt", v).CombinedOutput()
+		cancel()
+		if err != nil || !strings.Contains(string(out), "ok "+v) {
+			t.Fatalf("MQTT.js protocol version %s over WebSocket: %v\n%s", v, err, out)
+		}
 	}
 }
