@@ -17,6 +17,7 @@ import (
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/gateway/edge"
+	"github.com/manifold-iot/manifold/gateway/listener"
 )
 
 // Server is one Manifold node: its listeners, the core broker and the HTTP
@@ -27,6 +28,8 @@ type Server struct {
 	broker *broker.Broker
 	core   *coreContext
 	mqtt   *mqttad.Adapter
+
+	secure map[string]listener.Config // ssl and wss listeners by "ssl:default", certificates loaded
 
 	mu        sync.Mutex // guards the fields below
 	running   bool
@@ -76,8 +79,41 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 		broker: b,
 		core:   &coreContext{Broker: b, log: log, allowAnonymous: cfg.MQTT.AllowAnonymous, authz: authz},
 		mqtt:   mqttad.NewAdapter(mqttConfig(cfg)),
+		secure: map[string]listener.Config{},
+	}
+	// Certificates load here, before anything binds: a missing or bad file
+	// stops the start with an error naming the key.
+	for _, ref := range cfg.EnabledListeners() {
+		var lc listener.Config
+		switch ref.Kind {
+		case config.KindSSL:
+			lc, err = listener.FromSSL(ref.Name, cfg.Listeners.SSL[ref.Name], cfg.ResolvePath)
+		case config.KindWSS:
+			lc, err = listener.FromWSS(ref.Name, cfg.Listeners.WSS[ref.Name], cfg.ResolvePath)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		lc.MaxInboundBuffered = max(lc.MaxInboundBuffered, 2*int(cfg.MQTT.MaxPacketSize))
+		lc.IdleTimeout = -1 // the MQTT channel enforces mqtt.idle_timeout
+		s.secure[ref.Kind+":"+ref.Name] = lc
 	}
 	return s, nil
+}
+
+// ReloadCertificates re-reads every TLS listener's certificate, key and CA
+// files; new handshakes use them, connected clients stay. A file that fails
+// to load leaves that listener's old certificate in place.
+func (s *Server) ReloadCertificates() error {
+	var errs []error
+	for _, lc := range s.secure {
+		if err := lc.TLS.Reload(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // mqttConfig maps the mqtt.* keys onto the MQTT channel's configuration.
@@ -98,6 +134,8 @@ func mqttConfig(cfg *config.Config) mqttad.Config {
 		IdleTimeout:           time.Duration(m.IdleTimeout),
 		ResponseInformation:   m.ResponseInformation,
 		UseUsernameAsClientID: m.UseUsernameAsClientID,
+		PeerCertAsUsername:    m.PeerCertAsUsername,
+		PeerCertAsClientID:    m.PeerCertAsClientID,
 		AwaitRelTimeout:       time.Duration(m.AwaitRelTimeout),
 	}
 }
@@ -173,8 +211,19 @@ func (s *Server) startListeners(ctx context.Context) error {
 			}
 			s.addListener(ref, srv.Stop, srv.Addr())
 			log.Info().Str("bind", l.Bind.String()).Str("addr", srv.Addr().String()).Str("path", ec.Path).Msg("listener_started")
+		case config.KindSSL, config.KindWSS:
+			start := listener.NewTLS
+			if ref.Kind == config.KindWSS {
+				start = listener.NewWSS
+			}
+			srv := start(s.secure[ref.Kind+":"+ref.Name], s.mqtt, s.adapterContext(s.log), s.log)
+			if err := srv.Start(ctx); err != nil {
+				return err // names listeners.<kind>.<name>.bind
+			}
+			s.addListener(ref, srv.Stop, srv.Addr())
+			log.Info().Str("bind", ref.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
 		default:
-			// TLS and the dashboard arrive in later milestones.
+			// The dashboard and HTTP API arrive in a later milestone.
 			log.Warn().Str("bind", ref.Bind.String()).Msg("listener_not_available_in_this_build")
 		}
 	}

@@ -23,6 +23,8 @@ type Config struct {
 	IdleTimeout           time.Duration // mqtt.idle_timeout: time allowed before CONNECT
 	ResponseInformation   string        // mqtt.response_information
 	UseUsernameAsClientID bool          // mqtt.use_username_as_clientid
+	PeerCertAsUsername    string        // mqtt.peer_cert_as_username: cn|dn|crt|pem|md5, "" disabled
+	PeerCertAsClientID    string        // mqtt.peer_cert_as_clientid: cn|dn|crt|pem|md5, "" disabled
 	DeliverBatch          int           // deliveries per HandleDeliver before yielding; 0 means 256
 	AckHold               time.Duration // longest a PUBACK/PUBREC is held back for push-back; 0 means 5s
 	AwaitRelTimeout       time.Duration // mqtt.await_rel_timeout: a QoS 2 message's PUBREL must come by then; 0 means 300s

@@ -55,11 +55,15 @@ type channel struct {
 	log    zerolog.Logger
 	dec    mq.Decoder
 
-	phase    phase
-	client   core.ClientInfo
-	sess     *session.Session
-	version  byte
-	willSent bool // the will must not be published (normal DISCONNECT or refused connect)
+	phase  phase
+	client core.ClientInfo
+
+	// From the client's TLS certificate, by peer_cert_as_username and
+	// peer_cert_as_clientid; "" when not configured or no certificate.
+	certUsername, certClientID string
+	sess                       *session.Session
+	version                    byte
+	willSent                   bool // the will must not be published (normal DISCONNECT or refused connect)
 
 	sessionExpiryWasZero bool // v5 CONNECT gave no Session Expiry Interval [MQTT-3.14.2-2]
 
@@ -91,7 +95,9 @@ func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channe
 	c.dec.MaxSize = cfg.MaxPacketSize
 	c.client = core.ClientInfo{Peer: ci.Remote, Proto: "mqtt", Listener: ci.Listener, LocalPort: ci.Local.Port()}
 	if ci.TLS != nil && len(ci.TLS.PeerCertificates) > 0 {
-		c.client.CertCN = ci.TLS.PeerCertificates[0].Subject.CommonName
+		c.client.CertCN = adapters.PeerCertValue(ci.TLS, "cn")
+		c.certUsername = adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsUsername)
+		c.certClientID = adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsClientID)
 	}
 	c.log = ctx.Logger().With().Str("proto", "mqtt").Str("listener", ci.Listener).Str("peer", addrString(ci.Remote)).Logger()
 	return c
@@ -242,7 +248,7 @@ func (c *channel) HandleFrameError(err error) adapters.Replies {
 	if errors.As(err, &me) {
 		code = me.Code
 	}
-	c.log.Warn().Err(err).Str("clientid", c.client.ClientID).Str("reason_code", code.String()).Msg("malformed_packet")
+	c.log.Warn().Err(err).Str("reason_code", code.String()).Msg("malformed_packet")
 	if c.phase == phaseConnecting {
 		switch code {
 		case mq.UnsupportedProtocolVersion:
@@ -277,7 +283,7 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 		limit := time.Duration(float64(c.keepalive) * c.cfg.KeepaliveMultiplier)
 		idle := now.Sub(c.lastActivity)
 		if idle >= limit {
-			c.log.Info().Str("clientid", c.client.ClientID).Dur("idle", idle).Msg("keepalive_timeout")
+			c.log.Info().Dur("idle", idle).Msg("keepalive_timeout")
 			return c.closeWith(mq.KeepAliveTimeout, ErrKeepaliveTimeout) // [MQTT-3.1.2-22]
 		}
 		return adapters.Replies{Timers: []adapters.Timer{{ID: timerKeepalive, After: limit - idle}}}
@@ -307,7 +313,7 @@ func (c *channel) HandleEvent(ev any) adapters.Replies {
 			return adapters.Replies{}
 		}
 		c.willSent = true // the broker has dealt with the will
-		c.log.Info().Str("clientid", c.client.ClientID).Err(e.reason).Msg("client_kicked")
+		c.log.Info().Err(e.reason).Msg("client_kicked")
 		return c.closeWith(mq.SessionTakenOver, e.reason)
 	case drained:
 		if c.phase == phaseConnected {
@@ -325,7 +331,7 @@ func (c *channel) Close(reason error) {
 	// The will goes out unless the client said goodbye properly
 	// [MQTT-3.1.2-8]; the broker ignores us if we were taken over.
 	c.ctx.Disconnect(c.client.ClientID, c, !c.willSent, nil, disconnectReason(reason))
-	c.log.Debug().Str("clientid", c.client.ClientID).AnErr("reason", reason).Msg("client_disconnected")
+	c.log.Debug().AnErr("reason", reason).Msg("client_disconnected")
 	c.sess = nil
 }
 

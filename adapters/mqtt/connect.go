@@ -21,12 +21,19 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	c.version = p.ProtocolLevel
 	c.dec.Version = p.ProtocolLevel
 	c.client.ProtoVer = p.ProtocolLevel
+	// EMQX's order: the certificate may name the user and the client, and
+	// use_username_as_clientid comes last.
 	c.client.Username = p.Username
-
+	if c.certUsername != "" {
+		c.client.Username = c.certUsername
+	}
 	id := p.ClientID
+	if c.certClientID != "" {
+		id = c.certClientID
+	}
 	assigned := false
-	if c.cfg.UseUsernameAsClientID && p.Username != "" {
-		id = p.Username
+	if c.cfg.UseUsernameAsClientID && c.client.Username != "" {
+		id = c.client.Username
 	}
 	if id == "" {
 		// The codec refused an empty id where the version forbids it; here

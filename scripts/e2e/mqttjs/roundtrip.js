@@ -6,7 +6,8 @@
 const mqtt = require('mqtt');
 
 const [url, version] = [process.argv[2], Number(process.argv[3] || 5)];
-const fail = (msg) => { console.error('FAIL ' + msg); process.exit(1); };
+let done = false; // errors while tearing down after success do not count
+const fail = (msg) => { if (done) return; console.error('FAIL ' + msg); process.exit(1); };
 setTimeout(() => fail('timed out'), 10000).unref();
 
 const opts = { protocolVersion: version, reconnectPeriod: 0, connectTimeout: 5000 };
@@ -31,6 +32,7 @@ sub.on('message', (topic, payload, packet) => {
   if (payload.toString() !== expect) fail(topic + ' payload ' + payload.toString());
   want.delete(topic);
   if (want.size === 0) {
+    done = true;
     console.log('ok ' + version);
     sub.end(false, () => process.exit(0));
   }
