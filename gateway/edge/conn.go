@@ -154,6 +154,15 @@ func (c *conn) onTraffic() gnet.Action {
 		out, _ = c.encode(out, c.ch.HandleFrameError(frameErr).Out)
 		stop = frameErr
 	}
+	return c.finishTraffic(out, stop)
+}
+
+// finishTraffic ends an OnTraffic: the replies go out in one write, the
+// connection closes if it must, and parked deliveries resume as soon as the
+// buffer has room (a peer that talks, acks say, is a good moment to look,
+// before the next tick).
+func (c *conn) finishTraffic(out []byte, stop error) gnet.Action {
+	gc := c.gc
 	if stop != nil {
 		_, _ = gc.Discard(-1)
 	}
@@ -162,10 +171,8 @@ func (c *conn) onTraffic() gnet.Action {
 	}
 	if c.parked && !c.closing && !c.closed && c.scheduled.Load() &&
 		gc.OutboundBuffered() <= c.s.cfg.MaxOutboundBuffered {
-		// Parked deliveries resume as soon as the buffer has room; a peer
-		// that talks (acks) is a good moment to look, before the next tick.
 		c.parked = false
-		ls.later(c)
+		c.ls.later(c)
 	}
 	return gnet.None
 }

@@ -2,8 +2,6 @@ package edge
 
 import (
 	"fmt"
-	"sync/atomic"
-	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -30,21 +28,3 @@ func (l gnetLogger) Errorf(format string, args ...any) { l.emit(l.log.Warn(), fo
 
 // Fatalf logs at error; it does not exit the process (a library must not).
 func (l gnetLogger) Fatalf(format string, args ...any) { l.emit(l.log.Error(), format, args) }
-
-// rateLog lets one log line through per interval and counts what it held back.
-type rateLog struct {
-	next       atomic.Int64 // unix nanos before which lines are suppressed
-	suppressed atomic.Int64
-}
-
-// allow reports whether a line may be logged now and how many were
-// suppressed since the last one.
-func (r *rateLog) allow(every time.Duration) (bool, int64) {
-	now := time.Now().UnixNano()
-	next := r.next.Load()
-	if now < next || !r.next.CompareAndSwap(next, now+int64(every)) {
-		r.suppressed.Add(1)
-		return false, 0
-	}
-	return true, r.suppressed.Swap(0)
-}

@@ -16,6 +16,8 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/gateway/internal/lograte"
+
 	"github.com/manifold-iot/manifold/adapters"
 )
 
@@ -36,8 +38,8 @@ type Server struct {
 
 	conns    atomic.Int64 // accepted connections with a channel (or a WebSocket handshake pending)
 	stopping atomic.Bool
-	refused  rateLog // MaxConnections refusals
-	rejected rateLog // NewChannel errors
+	refused  lograte.Limiter // MaxConnections refusals
+	rejected lograte.Limiter // NewChannel errors
 
 	mu      sync.Mutex
 	started bool
@@ -305,7 +307,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := h.s
 	if n := s.conns.Add(1); s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
 		s.conns.Add(-1)
-		if ok, more := s.refused.allow(time.Second); ok {
+		if ok, more := s.refused.Allow(time.Second); ok {
 			s.log.Warn().Err(ErrTooManyConnections).Int("max_connections", s.cfg.MaxConnections).
 				Int64("suppressed", more).Stringer("peer", gc.RemoteAddr()).Msg("connection_refused")
 		}
@@ -338,7 +340,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if err != nil {
 		s.conns.Add(-1)
 		c.markClosed()
-		if ok, more := s.rejected.allow(time.Second); ok {
+		if ok, more := s.rejected.Allow(time.Second); ok {
 			s.log.Info().Err(err).Int64("suppressed", more).Stringer("peer", gc.RemoteAddr()).Msg("connection_refused")
 		}
 		return nil, gnet.Close

@@ -444,18 +444,7 @@ func (c *conn) onTrafficWS() gnet.Action {
 		out, _ = c.encode(out, c.ch.HandleFrameError(frameErr).Out)
 		stop = frameErr
 	}
-	if stop != nil {
-		_, _ = gc.Discard(-1)
-	}
-	if c.flush(out, stop) {
-		return gnet.Close
-	}
-	if c.parked && !c.closing && !c.closed && c.scheduled.Load() &&
-		gc.OutboundBuffered() <= c.s.cfg.MaxOutboundBuffered {
-		c.parked = false
-		ls.later(c)
-	}
-	return gnet.None
+	return c.finishTraffic(out, stop)
 }
 
 // payload hands unmasked data-frame bytes to the codec: straight from p

@@ -105,7 +105,7 @@ func (c *conn) handshake(buf, out []byte) (int, []byte, error) {
 	}
 	ch, err := s.adapter.NewChannel(ci, s.ctx)
 	if err != nil {
-		if ok, more := s.rejected.allow(time.Second); ok {
+		if ok, more := s.rejected.Allow(time.Second); ok {
 			s.log.Info().Err(err).Int64("suppressed", more).Stringer("peer", c.gc.RemoteAddr()).Msg("connection_refused")
 		}
 		return n, c.refuseUpgrade(out, refuse(403, "connection refused")), err

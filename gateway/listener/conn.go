@@ -178,7 +178,7 @@ func (c *conn) serve() {
 	if err != nil {
 		c.dead.Store(true)
 		c.notified.Store(true)
-		if ok, more := c.s.rejected.allow(time.Second); ok {
+		if ok, more := c.s.rejected.Allow(time.Second); ok {
 			c.s.log.Info().Err(err).Int64("suppressed", more).Str("peer", c.remote.String()).Msg("connection_refused")
 		}
 		_ = c.raw.Close()

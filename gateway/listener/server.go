@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/gateway/internal/lograte"
+
 	"github.com/manifold-iot/manifold/adapters"
 	"github.com/manifold-iot/manifold/gateway/edge"
 )
@@ -33,9 +35,9 @@ type Server struct {
 	active   atomic.Int64 // accepted sockets, handshaking or driven (MaxConnections)
 	conns    atomic.Int64 // connections with a channel
 	stopping atomic.Bool
-	refused  rateLog // MaxConnections refusals
-	failed   rateLog // handshake and upgrade failures
-	rejected rateLog // NewChannel errors
+	refused  lograte.Limiter // MaxConnections refusals
+	failed   lograte.Limiter // handshake and upgrade failures
+	rejected lograte.Limiter // NewChannel errors
 
 	mu      sync.Mutex // guards the fields below
 	started bool
@@ -189,7 +191,7 @@ func (s *Server) accept(ln net.Listener) {
 			}
 			// EMFILE and the like: wait and retry, as net/http does.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			if ok, more := s.failed.allow(time.Second); ok {
+			if ok, more := s.failed.Allow(time.Second); ok {
 				s.log.Warn().Err(err).Int64("suppressed", more).Dur("retry_in", backoff).Msg("accept_failed")
 			}
 			time.Sleep(backoff)
@@ -198,7 +200,7 @@ func (s *Server) accept(ln net.Listener) {
 		backoff = 0
 		if n := s.active.Add(1); s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
 			s.active.Add(-1)
-			if ok, more := s.refused.allow(time.Second); ok {
+			if ok, more := s.refused.Allow(time.Second); ok {
 				s.log.Warn().Err(edge.ErrTooManyConnections).Int("max_connections", s.cfg.MaxConnections).
 					Int64("suppressed", more).Str("peer", nc.RemoteAddr().String()).Msg("connection_refused")
 			}
@@ -270,7 +272,7 @@ func (s *Server) logHandshakeFailure(c *conn, err error) {
 	case isTimeout(err):
 		msg = "tls_handshake_timeout"
 	}
-	if ok, more := s.failed.allow(time.Second); ok {
+	if ok, more := s.failed.Allow(time.Second); ok {
 		s.log.Info().Err(err).Int64("suppressed", more).Str("peer", c.remote.String()).Msg(msg)
 	} else if e := s.log.Debug(); e.Enabled() {
 		e.Err(err).Str("peer", c.remote.String()).Msg(msg)
@@ -303,23 +305,4 @@ func addrPort(a net.Addr) netip.AddrPort {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// rateLog lets one log line through per interval and counts what it held
-// back.
-type rateLog struct {
-	next       atomic.Int64 // unix nanos before which lines are suppressed
-	suppressed atomic.Int64
-}
-
-// allow reports whether a line may be logged now and how many were
-// suppressed since the last one.
-func (r *rateLog) allow(every time.Duration) (bool, int64) {
-	now := time.Now().UnixNano()
-	next := r.next.Load()
-	if now < next || !r.next.CompareAndSwap(next, now+int64(every)) {
-		r.suppressed.Add(1)
-		return false, 0
-	}
-	return true, r.suppressed.Swap(0)
 }
