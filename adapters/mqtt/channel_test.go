@@ -19,15 +19,51 @@ var versions = []struct {
 func TestConnackProperties(t *testing.T) {
 	e := newEnv(t, func(c *Config, b *broker.Config) { c.ServerKeepalive = 30; c.MaxInflight = 10 })
 	c := e.dial(mq.V5)
-	ack := c.connect(&mq.Connect{CleanStart: true, KeepAlive: 5})
+	ack := c.connect(&mq.Connect{CleanStart: true, KeepAlive: 120})
 	pr := ack.Properties
 	if ack.ReasonCode != mq.Success || pr.ReceiveMaximum != 10 || pr.ServerKeepAlive != 30 || !pr.HasServerKeepAlive ||
 		pr.AssignedClientIdentifier == "" || pr.TopicAliasMaximum != 65535 || pr.MaximumPacketSize != 1<<20 {
 		t.Fatalf("CONNACK %+v", ack)
 	}
 	// The server keepalive governs: 30 s × 1.5.
-	if at, ok := c.d.TimerSet(timerKeepalive); !ok || time.Until(at) < 40*time.Second {
+	if at, ok := c.d.TimerSet(timerKeepalive); !ok || time.Until(at) < 40*time.Second || time.Until(at) > 50*time.Second {
 		t.Fatalf("keepalive timer %v %v, want 45 s from now", at, ok)
+	}
+}
+
+func TestServerKeepaliveIsACeiling(t *testing.T) {
+	cases := []struct {
+		name      string
+		v         byte
+		ask       uint16
+		want      time.Duration // 1.5 × the keepalive in force; 0: no timer
+		announced uint16        // CONNACK Server Keep Alive; 0: absent
+	}{
+		{"v5 asks more", mq.V5, 120, 45 * time.Second, 30},
+		{"v5 asks none", mq.V5, 0, 45 * time.Second, 30},
+		{"v5 asks less keeps its own", mq.V5, 10, 15 * time.Second, 0},
+		{"v3 keeps its own", mq.V311, 120, 180 * time.Second, 0},
+		{"v3 without keepalive has none", mq.V311, 0, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *Config, _ *broker.Config) { c.ServerKeepalive = 30 })
+			c := e.dial(tc.v)
+			ack := c.connect(&mq.Connect{ClientID: "k", CleanStart: true, KeepAlive: tc.ask})
+			if ack.Properties.ServerKeepAlive != tc.announced {
+				t.Fatalf("Server Keep Alive %d, want %d", ack.Properties.ServerKeepAlive, tc.announced)
+			}
+			at, ok := c.d.TimerSet(timerKeepalive)
+			if tc.want == 0 {
+				if ok {
+					t.Fatal("keepalive timer set for a client without keepalive")
+				}
+				return
+			}
+			if d := time.Until(at); !ok || d < tc.want-5*time.Second || d > tc.want+time.Second {
+				t.Fatalf("keepalive timer in %v, want %v", d, tc.want)
+			}
+		})
 	}
 }
 

@@ -68,10 +68,16 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		expiry = c.cfg.SessionExpiry
 	}
 
-	// Keepalive: the server's, if configured, overrides the client's [MQTT-3.2.2-21].
+	// Keepalive. server_keepalive is a ceiling for MQTT 5 clients: one that
+	// asks for more, or for none, is told to use it (CONNACK Server Keep
+	// Alive [MQTT-3.2.2-21]); one that asks for less keeps its own, so its
+	// will is not held back for no reason. MQTT 3 cannot carry the server's
+	// value, so a 3.x client's keepalive always stands [MQTT-3.1.2-24].
 	keepalive := time.Duration(p.KeepAlive) * time.Second
-	if c.cfg.ServerKeepalive > 0 {
+	serverKeepalive := false
+	if c.version == mq.V5 && c.cfg.ServerKeepalive > 0 && (p.KeepAlive == 0 || int(p.KeepAlive) > c.cfg.ServerKeepalive) {
 		keepalive = time.Duration(c.cfg.ServerKeepalive) * time.Second
+		serverKeepalive = true
 	}
 	c.keepalive = keepalive
 
@@ -115,7 +121,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		if res.Expiry != expiry {
 			pr.SessionExpiryInterval, pr.HasSessionExpiryInterval = uint32(res.Expiry/time.Second), true
 		}
-		if c.cfg.ServerKeepalive > 0 {
+		if serverKeepalive {
 			pr.ServerKeepAlive, pr.HasServerKeepAlive = uint16(c.cfg.ServerKeepalive), true
 		}
 		if p.Properties.RequestResponseInformation == 1 && c.cfg.ResponseInformation != "" {

@@ -279,8 +279,9 @@ type MQTTConfig struct {
 	StrictMode bool `yaml:"strict_mode"`
 	// ResponseInformation is sent to v5 clients that request it; "" sends none.
 	ResponseInformation string `yaml:"response_information"`
-	// ServerKeepalive, in seconds, overrides the keepalive v5 clients ask for;
-	// 0 (written disabled) keeps the client's.
+	// ServerKeepalive, in seconds, is the longest keepalive a v5 client may
+	// use (one asking for more, or none, is given this one); 0 (written
+	// disabled) keeps every client's own.
 	ServerKeepalive int `yaml:"server_keepalive" range:"1..65535" word:"disabled"`
 	// KeepaliveMultiplier times the keepalive is how long a silent client lives.
 	KeepaliveMultiplier float64 `yaml:"keepalive_multiplier" range:"1.."`

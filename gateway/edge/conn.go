@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -34,17 +35,18 @@ type conn struct {
 	dead      atomic.Bool // closed: Post and timers skip the trip to the loop
 
 	// loop-only
-	closed    bool  // OnClose ran, or the channel was refused: no channel call ever again
-	closing   bool  // the channel or the edge chose to close: last bytes flushing
-	awaitPeer bool  // closing a WebSocket: wait (bounded) for the peer's last frames, so closing with them unread does not reset the connection
-	parked    bool  // in ls.parked (outbound over the bound, or lingering)
-	ready     bool  // in ls.ready (deferred to the loop's next I/O pass)
-	framed    bool  // a frame was decoded: the idle timer is off
-	reason    error // why the edge or the channel closes the connection
-	lingerEnd time.Time
-	timers    []*timerEntry
-	idle      *timerEntry
-	hs        *timerEntry // WebSocket handshake deadline
+	closed     bool  // OnClose ran, or the channel was refused: no channel call ever again
+	closing    bool  // the channel or the edge chose to close: last bytes flushing
+	awaitPeer  bool  // closing: wait (bounded) for the peer's FIN, so closing with its last bytes unread does not reset the connection
+	halfClosed bool  // our FIN is sent (shutdown SHUT_WR)
+	parked     bool  // in ls.parked (outbound over the bound, or lingering)
+	ready      bool  // in ls.ready (deferred to the loop's next I/O pass)
+	framed     bool  // a frame was decoded: the idle timer is off
+	reason     error // why the edge or the channel closes the connection
+	lingerEnd  time.Time
+	timers     []*timerEntry
+	idle       *timerEntry
+	hs         *timerEntry // WebSocket handshake deadline
 }
 
 var _ adapters.Handle = (*conn)(nil)
@@ -309,19 +311,35 @@ func (c *conn) beginClose(reason error, now bool) bool {
 	c.stopTimers()
 	c.stopIdle()
 	c.stopHandshakeTimer()
-	// A WebSocket peer answers our close frame with its own (RFC 6455
-	// §5.5.1); closing the socket with that frame unread would send a reset
-	// and could destroy our last bytes in flight, so wait a little for it.
-	c.awaitPeer = !now && c.ws != nil && c.ws.upgraded && !c.ws.closeRecv
+	// Closing a socket whose peer is still sending (its PUBREL after our
+	// DISCONNECT, a WebSocket close frame answering ours, RFC 6455 §5.5.1)
+	// makes the kernel send a reset, which can destroy our last bytes in
+	// flight. So once they are out we half-close (FIN) and read and drop
+	// what the peer still sends, for a bounded time, until its own FIN.
+	c.awaitPeer = !now && !(c.ws != nil && c.ws.closeRecv)
 	if now || (c.gc.OutboundBuffered() == 0 && !c.awaitPeer) {
 		return true
 	}
-	c.lingerEnd = time.Now().Add(closeLinger)
-	if c.awaitPeer {
-		c.lingerEnd = time.Now().Add(peerCloseWait)
+	if c.gc.OutboundBuffered() == 0 {
+		if !c.halfClose() {
+			return true
+		}
+	} else {
+		c.lingerEnd = time.Now().Add(closeLinger)
 	}
 	c.ls.park(c, pollInterval)
 	return false
+}
+
+// halfClose sends FIN once every byte is out and starts the wait for the
+// peer's; it reports false if the socket cannot be half-closed (close it).
+func (c *conn) halfClose() bool {
+	if err := syscall.Shutdown(c.gc.Fd(), syscall.SHUT_WR); err != nil {
+		return false
+	}
+	c.halfClosed = true
+	c.lingerEnd = time.Now().Add(peerCloseWait)
+	return true
 }
 
 // closeNow closes the connection from the loop, outside OnTraffic/OnOpen
@@ -337,7 +355,13 @@ func (c *conn) resume(now time.Time) {
 	switch {
 	case c.closed:
 	case c.closing:
-		if c.gc.OutboundBuffered() == 0 && !c.awaitPeer {
+		if c.gc.OutboundBuffered() == 0 && c.awaitPeer && !c.halfClosed {
+			if c.halfClose() {
+				c.ls.park(c, pollInterval)
+			} else {
+				c.closeNow()
+			}
+		} else if c.gc.OutboundBuffered() == 0 && !c.awaitPeer {
 			c.closeNow()
 		} else if !now.Before(c.lingerEnd) {
 			c.s.log.Debug().Err(ErrLingerTimeout).Stringer("peer", c.gc.RemoteAddr()).Msg("close_linger_expired")
