@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/manifold-iot/manifold/core/acl"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/delayed"
+	"github.com/manifold-iot/manifold/core/hooks"
 	"github.com/manifold-iot/manifold/core/retain"
 	"github.com/manifold-iot/manifold/core/session"
 	"github.com/manifold-iot/manifold/core/sys"
@@ -19,17 +19,13 @@ import (
 	"github.com/manifold-iot/manifold/gateway/config"
 )
 
-// ErrAnonymousDenied refuses a client without credentials when
-// mqtt.allow_anonymous is false and no authenticator accepts it.
-var ErrAnonymousDenied = errors.New("gateway: anonymous clients are not allowed")
-
-// coreContext is adapters.Context over the broker and the policy sources:
+// coreContext is adapters.Context over the broker and the policy chain:
 // what every adapter's channel calls.
 type coreContext struct {
 	*broker.Broker
-	log            zerolog.Logger
-	allowAnonymous bool
-	authz          *authorizer
+	log        zerolog.Logger
+	policy     *hooks.Chain
+	denyAction string
 }
 
 var _ adapters.Context = (*coreContext)(nil)
@@ -37,59 +33,38 @@ var _ adapters.Context = (*coreContext)(nil)
 func (c *coreContext) Logger() *zerolog.Logger { return &c.log }
 
 func (c *coreContext) Authenticate(req adapters.AuthRequest) error {
-	// Authentication backends arrive as hooks; until one is configured the
-	// only question is whether anonymous clients are welcome.
-	if c.allowAnonymous {
-		return nil
-	}
-	return ErrAnonymousDenied
+	return c.policy.Authenticate(req.Client, req.Password)
 }
 
 func (c *coreContext) Authorize(ci *core.ClientInfo, action core.Action, topic string, qos core.QoS, retain bool) bool {
-	return c.authz.authorize(ci, action, topic, qos, retain)
+	return c.policy.Authorize(ci, action, topic, qos, retain)
 }
 
-func (c *coreContext) DenyAction() string { return c.authz.denyAction }
+func (c *coreContext) DenyAction() string { return c.denyAction }
 
-// authorizer runs the authorization sources in order; the first that decides
-// wins, and authorization.no_match decides when none does.
-type authorizer struct {
-	files      []*acl.File
-	noMatch    bool // allow when no source decides
-	denyAction string
-}
-
-func newAuthorizer(cfg config.AuthorizationConfig, resolve func(string) string) (*authorizer, error) {
-	a := &authorizer{noMatch: cfg.NoMatch != "deny", denyAction: cfg.DenyAction}
-	for i, s := range cfg.Sources {
+// newPolicy builds the policy chain from the configuration: the
+// authorization sources in their order, then authorization.no_match;
+// authentication backends arrive as providers later, until then
+// mqtt.allow_anonymous decides.
+func newPolicy(cfg *config.Config) (*hooks.Chain, error) {
+	ch := &hooks.Chain{AllowAnonymous: cfg.MQTT.AllowAnonymous, NoMatch: hooks.Allow}
+	if cfg.Authorization.NoMatch == "deny" {
+		ch.NoMatch = hooks.Deny
+	}
+	for i, s := range cfg.Authorization.Sources {
 		if !s.Enable {
 			continue
 		}
 		if s.Type != "file" {
 			return nil, fmt.Errorf("authorization.sources.%d: type %q is not available yet (only file)", i+1, s.Type)
 		}
-		f, err := acl.LoadFile(resolve(s.Path))
+		f, err := acl.LoadFile(cfg.ResolvePath(s.Path))
 		if err != nil {
 			return nil, fmt.Errorf("authorization.sources.%d: %w", i+1, err)
 		}
-		a.files = append(a.files, f)
+		ch.Authorizers = append(ch.Authorizers, f)
 	}
-	return a, nil
-}
-
-func (a *authorizer) authorize(ci *core.ClientInfo, action core.Action, topic string, qos core.QoS, retain bool) bool {
-	if ci.IsSuperuser {
-		return true
-	}
-	for _, f := range a.files {
-		switch f.Check(ci, action, topic, qos, retain) {
-		case acl.Allow:
-			return true
-		case acl.Deny:
-			return false
-		}
-	}
-	return a.noMatch
+	return ch, nil
 }
 
 // brokerConfig maps the mqtt.* and sys_topics.* keys onto the core's

@@ -68,7 +68,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	authz, err := newAuthorizer(cfg.Authorization, cfg.ResolvePath)
+	policy, err := newPolicy(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 		cfg:    cfg,
 		log:    log,
 		broker: b,
-		core:   &coreContext{Broker: b, log: log, allowAnonymous: cfg.MQTT.AllowAnonymous, authz: authz},
+		core:   &coreContext{Broker: b, log: log, policy: policy, denyAction: cfg.Authorization.DenyAction},
 		mqtt:   mqttad.NewAdapter(mqttConfig(cfg)),
 		secure: map[string]listener.Config{},
 	}
