@@ -52,7 +52,7 @@ type channel struct {
 	cfg    *Config
 	ctx    adapters.Context
 	handle adapters.Handle
-	log    zerolog.Logger
+	log    *zerolog.Logger // the listener's; ev adds this connection's fields to each event
 	dec    mq.Decoder
 
 	phase  phase
@@ -99,7 +99,7 @@ func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channe
 		c.certUsername = adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsUsername)
 		c.certClientID = adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsClientID)
 	}
-	c.log = ctx.Logger().With().Str("proto", "mqtt").Str("listener", ci.Listener).Str("peer", addrString(ci.Remote)).Logger()
+	c.log = ctx.Logger()
 	return c
 }
 
@@ -108,6 +108,21 @@ func addrString(a netip.AddrPort) string {
 		return ""
 	}
 	return a.String()
+}
+
+// ev adds the connection's fields (proto, listener, peer, clientid) to a log
+// event. They are added per event rather than kept in a logger of its own:
+// a per-connection logger context costs hundreds of bytes for every idle
+// connection, and connections log rarely.
+func (c *channel) ev(e *zerolog.Event) *zerolog.Event {
+	if e == nil {
+		return nil // level disabled
+	}
+	e = e.Str("proto", "mqtt").Str("listener", c.client.Listener).Str("peer", addrString(c.client.Peer))
+	if c.client.ClientID != "" {
+		e = e.Str("clientid", c.client.ClientID)
+	}
+	return e
 }
 
 // Codec implements adapters.Channel.
@@ -147,7 +162,7 @@ func (c *channel) write(p mq.Packet) {
 	if err != nil {
 		// Our own packets are well formed; an error here is a bug worth a log
 		// line, not a crash.
-		c.log.Error().Err(err).Str("packet", p.Type().String()).Msg("encode_failed")
+		c.ev(c.log.Error()).Err(err).Str("packet", p.Type().String()).Msg("encode_failed")
 		return
 	}
 	c.wbuf = b
@@ -248,7 +263,7 @@ func (c *channel) HandleFrameError(err error) adapters.Replies {
 	if errors.As(err, &me) {
 		code = me.Code
 	}
-	c.log.Warn().Err(err).Str("reason_code", code.String()).Msg("malformed_packet")
+	c.ev(c.log.Warn()).Err(err).Str("reason_code", code.String()).Msg("malformed_packet")
 	if c.phase == phaseConnecting {
 		switch code {
 		case mq.UnsupportedProtocolVersion:
@@ -272,7 +287,7 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 	switch id {
 	case timerConnect:
 		if c.phase == phaseConnecting {
-			c.log.Debug().Msg("connect_timeout")
+			c.ev(c.log.Debug()).Msg("connect_timeout")
 			c.phase = phaseClosing
 			return adapters.Replies{Shutdown: ErrConnectTimeout}
 		}
@@ -283,7 +298,7 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 		limit := time.Duration(float64(c.keepalive) * c.cfg.KeepaliveMultiplier)
 		idle := now.Sub(c.lastActivity)
 		if idle >= limit {
-			c.log.Info().Dur("idle", idle).Msg("keepalive_timeout")
+			c.ev(c.log.Info()).Dur("idle", idle).Msg("keepalive_timeout")
 			return c.closeWith(mq.KeepAliveTimeout, ErrKeepaliveTimeout) // [MQTT-3.1.2-22]
 		}
 		return adapters.Replies{Timers: []adapters.Timer{{ID: timerKeepalive, After: limit - idle}}}
@@ -294,7 +309,7 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 	case timerAwaitRel:
 		if c.phase == phaseConnected {
 			if n := c.sess.ExpireAwaitingRel(now, c.cfg.AwaitRelTimeout); n > 0 {
-				c.log.Info().Int("count", n).Msg("awaiting_rel_expired")
+				c.ev(c.log.Info()).Int("count", n).Msg("awaiting_rel_expired")
 			}
 			if c.sess.InboundInflight() > 0 {
 				return adapters.Replies{Timers: []adapters.Timer{{ID: timerAwaitRel, After: c.cfg.AwaitRelTimeout / 4}}}
@@ -313,7 +328,7 @@ func (c *channel) HandleEvent(ev any) adapters.Replies {
 			return adapters.Replies{}
 		}
 		c.willSent = true // the broker has dealt with the will
-		c.log.Info().Err(e.reason).Msg("client_kicked")
+		c.ev(c.log.Info()).Err(e.reason).Msg("client_kicked")
 		return c.closeWith(mq.SessionTakenOver, e.reason)
 	case drained:
 		if c.phase == phaseConnected {
@@ -331,7 +346,7 @@ func (c *channel) Close(reason error) {
 	// The will goes out unless the client said goodbye properly
 	// [MQTT-3.1.2-8]; the broker ignores us if we were taken over.
 	c.ctx.Disconnect(c.client.ClientID, c, !c.willSent, nil, disconnectReason(reason))
-	c.log.Debug().AnErr("reason", reason).Msg("client_disconnected")
+	c.ev(c.log.Debug()).AnErr("reason", reason).Msg("client_disconnected")
 	c.sess = nil
 }
 

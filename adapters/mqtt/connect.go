@@ -45,7 +45,6 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		return c.refuse(mq.ClientIdentifierNotValid, "client id longer than max_clientid_len")
 	}
 	c.client.ClientID = id
-	c.log = c.log.With().Str("clientid", id).Logger()
 
 	if p.Properties.AuthenticationMethod != "" {
 		return c.refuse(mq.BadAuthenticationMethod, "enhanced authentication is not supported")
@@ -129,7 +128,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		}
 	}
 	c.write(&ack)
-	c.log.Debug().Uint8("proto_ver", c.version).Bool("session_present", res.SessionPresent).
+	c.ev(c.log.Debug()).Uint8("proto_ver", c.version).Bool("session_present", res.SessionPresent).
 		Dur("keepalive", keepalive).Msg("client_connected")
 
 	// A resumed session resends what was unacknowledged, in order, before
@@ -147,7 +146,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 
 // refuse answers CONNACK with a failure code and closes [MQTT-3.2.2-6].
 func (c *channel) refuse(code mq.ReasonCode, why string) adapters.Replies {
-	c.log.Info().Str("reason_code", code.String()).Str("cause", why).Msg("connect_refused")
+	c.ev(c.log.Info()).Str("reason_code", code.String()).Str("cause", why).Msg("connect_refused")
 	c.write(&mq.Connack{ReasonCode: code}) // v3 codes are mapped by the codec
 	c.willSent = true
 	c.phase = phaseClosing

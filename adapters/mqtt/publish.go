@@ -58,7 +58,7 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 	code := mq.Success
 	var pressured []*session.Session
 	if !c.ctx.Authorize(&c.client, core.ActionPublish, topic, qos, p.Retain) {
-		c.log.Info().Str("topic", topic).Msg("publish_denied")
+		c.ev(c.log.Info()).Str("topic", topic).Msg("publish_denied")
 		if c.ctx.DenyAction() == "disconnect" {
 			return c.closeWith(mq.NotAuthorized, ErrNotAuthorized)
 		}
@@ -70,12 +70,12 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 		case errors.Is(err, broker.ErrTopicInvalid):
 			return c.closeWith(mq.TopicNameInvalid, err)
 		case errors.Is(err, broker.ErrDelayedInvalid):
-			c.log.Info().Err(err).Str("topic", topic).Msg("publish_dropped")
+			c.ev(c.log.Info()).Err(err).Str("topic", topic).Msg("publish_dropped")
 			code = mq.TopicNameInvalid
 		case errors.Is(err, broker.ErrDelayedFull):
 			code = mq.QuotaExceeded
 		case err != nil:
-			c.log.Warn().Err(err).Str("topic", topic).Msg("publish_failed")
+			c.ev(c.log.Warn()).Err(err).Str("topic", topic).Msg("publish_failed")
 			code = mq.ImplementationSpecificError
 		case res.Matched == 0 && c.version == mq.V5:
 			code = mq.NoMatchingSubscribers
@@ -310,7 +310,7 @@ func (c *channel) writeDelivery(d *session.Delivery, now time.Time) {
 		if c.maxPacketOut > 0 && mq.Size(p, c.version) > c.maxPacketOut {
 			// Never send a client more than it accepts [MQTT-3.1.2-24]: the
 			// message is dropped for this client, as if acknowledged.
-			c.log.Info().Str("topic", m.Topic).Int("max_packet_size", c.maxPacketOut).Msg("delivery_dropped_too_large")
+			c.ev(c.log.Info()).Str("topic", m.Topic).Int("max_packet_size", c.maxPacketOut).Msg("delivery_dropped_too_large")
 			c.dropInflight(d)
 			return
 		}
