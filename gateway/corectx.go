@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,7 +37,15 @@ func (c *coreContext) Authenticate(req adapters.AuthRequest) error {
 	return c.policy.Authenticate(req.Client, req.Password)
 }
 
+// Authorize runs the policy chain. A delayed publish is authorized against
+// the topic it will be published on: otherwise a client denied "secret/#"
+// could publish "$delayed/1/secret/x" and reach it a second later.
 func (c *coreContext) Authorize(ci *core.ClientInfo, action core.Action, topic string, qos core.QoS, retain bool) bool {
+	if action == core.ActionPublish && strings.HasPrefix(topic, delayed.Prefix) {
+		if _, real, ok, err := delayed.Parse(topic); ok && err == nil {
+			topic = real
+		}
+	}
 	return c.policy.Authorize(ci, action, topic, qos, retain)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,25 @@ func TestRunFailsWhenTheAddressIsTaken(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not fail on a taken address")
+	}
+}
+
+func TestDelayedPublishIsAuthorizedOnItsRealTopic(t *testing.T) {
+	dir := t.TempDir()
+	acl := dir + "/acl.conf"
+	if err := os.WriteFile(acl, []byte("{deny, all, publish, [\"secret/#\"]}.\n{allow, all}.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Authorization.Sources = []config.AuthzSource{{Type: "file", Enable: true, Path: acl}}
+	_, addr := startServer(t, cfg)
+	c := dialMQTT(t, addr, mq.V5, "sneaky")
+	c.send(&mq.Publish{Topic: "$delayed/1/secret/x", QoS: 1, PacketID: 1, Payload: []byte("x")})
+	if ack, ok := c.read().(*mq.Puback); !ok || ack.ReasonCode != mq.NotAuthorized {
+		t.Fatalf("PUBACK %+v, want 0x87: the delayed message's real topic is denied", ack)
+	}
+	c.send(&mq.Publish{Topic: "$delayed/1/open/x", QoS: 1, PacketID: 2, Payload: []byte("x")})
+	if ack, ok := c.read().(*mq.Puback); !ok || ack.ReasonCode != mq.Success {
+		t.Fatalf("PUBACK %+v, want Success (held for later, not \"no matching subscribers\")", ack)
 	}
 }

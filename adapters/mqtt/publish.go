@@ -77,7 +77,7 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 		case err != nil:
 			c.ev(c.log.Warn()).Err(err).Str("topic", topic).Msg("publish_failed")
 			code = mq.ImplementationSpecificError
-		case res.Matched == 0 && c.version == mq.V5:
+		case res.Matched == 0 && !res.Delayed && c.version == mq.V5:
 			code = mq.NoMatchingSubscribers
 		}
 		pressured = res.Pressured

@@ -38,6 +38,9 @@ type PublishResult struct {
 	// time: that is the push-back that keeps acknowledged messages from
 	// being dropped. Nil in the common case.
 	Pressured []*session.Session
+	// Delayed is set for a $delayed message: it is held, not routed yet, so
+	// Matched says nothing about its subscribers.
+	Delayed bool
 }
 
 // Publish routes a message to every matching subscription and, if it is
@@ -53,7 +56,7 @@ func (b *Broker) Publish(m *core.Message) (PublishResult, error) {
 		return PublishResult{}, ErrRetainUnsupported
 	}
 	if strings.HasPrefix(m.Topic, delayed.Prefix) {
-		return PublishResult{}, b.publishDelayed(m)
+		return PublishResult{Delayed: true}, b.publishDelayed(m)
 	}
 	b.stats.published.Add(1)
 	return b.publish(m, false)
