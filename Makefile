@@ -31,7 +31,7 @@ test:
 
 ## e2e: the end-to-end tests only (built binary, real third-party clients)
 e2e:
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run 'E2E' $(PKG)
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run 'E2E' ./gateway/cmd/...
 
 ## bench: every benchmark, with allocation counts
 bench:
