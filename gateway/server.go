@@ -11,7 +11,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/manifold-iot/manifold/adapters"
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
@@ -180,60 +179,52 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Shutdown(context.Background())
 }
 
+// listenerServer is what every kind of listener (gnet edge, TLS) offers.
+type listenerServer interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+	Addr() net.Addr
+}
+
 func (s *Server) startListeners(ctx context.Context) error {
 	for _, ref := range s.cfg.EnabledListeners() {
 		log := s.log.With().Str("proto", ref.Kind).Str("listener", ref.Name).Logger()
-		switch ref.Kind {
-		case config.KindTCP:
-			l := s.cfg.Listeners.TCP[ref.Name]
-			ec := edge.DefaultTCPConfig()
-			ec.Name = ref.Kind + ":" + ref.Name
-			ec.Bind = l.Bind.String()
-			ec.MaxConnections = l.MaxConnections
-			ec.TCPNoDelay = l.TCPOptions.Nodelay
-			ec.MaxInboundBuffered = max(ec.MaxInboundBuffered, 2*int(s.cfg.MQTT.MaxPacketSize))
-			ec.IdleTimeout = -1 // the MQTT channel enforces mqtt.idle_timeout itself
-			srv := edge.NewTCP(ec, s.mqtt, s.adapterContext(s.log), s.log)
-			if err := srv.Start(ctx); err != nil {
-				return err // names listeners.tcp.<name>.bind
-			}
-			s.addListener(ref, srv.Stop, srv.Addr())
-			log.Info().Str("bind", l.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
-		case config.KindWS:
-			l := s.cfg.Listeners.WS[ref.Name]
-			ec, err := wsConfig(ref, l, s.cfg.MQTT)
-			if err != nil {
-				return err
-			}
-			srv := edge.NewWS(ec, s.mqtt, s.adapterContext(s.log), s.log)
-			if err := srv.Start(ctx); err != nil {
-				return err // names listeners.ws.<name>.bind or .websocket.<key>
-			}
-			s.addListener(ref, srv.Stop, srv.Addr())
-			log.Info().Str("bind", l.Bind.String()).Str("addr", srv.Addr().String()).Str("path", ec.Path).Msg("listener_started")
-		case config.KindSSL, config.KindWSS:
-			start := listener.NewTLS
-			if ref.Kind == config.KindWSS {
-				start = listener.NewWSS
-			}
-			srv := start(s.secure[ref.Kind+":"+ref.Name], s.mqtt, s.adapterContext(s.log), s.log)
-			if err := srv.Start(ctx); err != nil {
-				return err // names listeners.<kind>.<name>.bind
-			}
-			s.addListener(ref, srv.Stop, srv.Addr())
-			log.Info().Str("bind", ref.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
-		default:
+		srv, err := s.newListener(ref)
+		if err != nil {
+			return err
+		}
+		if srv == nil {
 			// The dashboard and HTTP API arrive in a later milestone.
 			log.Warn().Str("bind", ref.Bind.String()).Msg("listener_not_available_in_this_build")
+			continue
 		}
+		if err := srv.Start(ctx); err != nil {
+			return err // names listeners.<kind>.<name>.bind (or the key at fault)
+		}
+		s.addListener(ref, srv.Stop, srv.Addr())
+		log.Info().Str("bind", ref.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
 	}
 	return nil
 }
 
-func (s *Server) adapterContext(log zerolog.Logger) adapters.Context {
-	c := *s.core
-	c.log = log
-	return &c
+// newListener builds the server for one enabled listener; nil for a kind
+// this build does not serve.
+func (s *Server) newListener(ref config.ListenerRef) (listenerServer, error) {
+	switch ref.Kind {
+	case config.KindTCP:
+		return edge.NewTCP(tcpConfig(ref, &s.cfg.Listeners.TCP[ref.Name].Listener, s.cfg.MQTT), s.mqtt, s.core, s.log), nil
+	case config.KindWS:
+		ec, err := wsConfig(ref, s.cfg.Listeners.WS[ref.Name], s.cfg.MQTT)
+		if err != nil {
+			return nil, err
+		}
+		return edge.NewWS(ec, s.mqtt, s.core, s.log), nil
+	case config.KindSSL:
+		return listener.NewTLS(s.secure[ref.Kind+":"+ref.Name], s.mqtt, s.core, s.log), nil
+	case config.KindWSS:
+		return listener.NewWSS(s.secure[ref.Kind+":"+ref.Name], s.mqtt, s.core, s.log), nil
+	}
+	return nil, nil
 }
 
 func (s *Server) addListener(ref config.ListenerRef, stop func(context.Context) error, addr net.Addr) {
@@ -267,16 +258,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// wsConfig maps a ws listener's keys onto the edge's WebSocket configuration.
-func wsConfig(ref config.ListenerRef, l *config.WSListener, m config.MQTTConfig) (edge.WSConfig, error) {
-	o := l.WebSocket
-	ec := edge.DefaultWSConfig()
+// tcpConfig maps a listener's common keys onto the edge's TCP configuration.
+func tcpConfig(ref config.ListenerRef, l *config.Listener, m config.MQTTConfig) edge.TCPConfig {
+	ec := edge.DefaultTCPConfig()
 	ec.Name = ref.Kind + ":" + ref.Name
 	ec.Bind = l.Bind.String()
 	ec.MaxConnections = l.MaxConnections
 	ec.TCPNoDelay = l.TCPOptions.Nodelay
 	ec.MaxInboundBuffered = max(ec.MaxInboundBuffered, 2*int(m.MaxPacketSize))
 	ec.IdleTimeout = -1 // the MQTT channel enforces mqtt.idle_timeout itself
+	return ec
+}
+
+// wsConfig maps a ws listener's keys onto the edge's WebSocket configuration.
+func wsConfig(ref config.ListenerRef, l *config.WSListener, m config.MQTTConfig) (edge.WSConfig, error) {
+	o := l.WebSocket
+	ec := edge.DefaultWSConfig()
+	ec.TCPConfig = tcpConfig(ref, &l.Listener, m)
 	ec.Path, ec.Subprotocols = o.MQTTPath, o.SupportedSubprotocols
 	ec.FailIfNoSubprotocol, ec.MaxFrameSize = o.FailIfNoSubprotocol, int(o.MaxFrameSize)
 	ec.CheckOrigin, ec.AllowedOrigins, ec.AllowOriginAbsence = o.CheckOriginEnable, o.CheckOrigins, o.AllowOriginAbsence

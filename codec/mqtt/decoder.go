@@ -98,32 +98,16 @@ func (d *Decoder) DecodePacket(buf []byte) (Packet, int, error) {
 		p = pp
 	case TypePuback:
 		pp := &d.scr.puback
-		*pp = Puback{}
-		d.lend(&pp.Properties)
-		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
-		d.reclaim(&pp.Properties)
-		p = pp
+		err, p = d.ackInto(&r, t, &pp.PacketID, &pp.ReasonCode, &pp.Properties), pp
 	case TypePubrec:
 		pp := &d.scr.pubrec
-		*pp = Pubrec{}
-		d.lend(&pp.Properties)
-		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
-		d.reclaim(&pp.Properties)
-		p = pp
+		err, p = d.ackInto(&r, t, &pp.PacketID, &pp.ReasonCode, &pp.Properties), pp
 	case TypePubrel:
 		pp := &d.scr.pubrel
-		*pp = Pubrel{}
-		d.lend(&pp.Properties)
-		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
-		d.reclaim(&pp.Properties)
-		p = pp
+		err, p = d.ackInto(&r, t, &pp.PacketID, &pp.ReasonCode, &pp.Properties), pp
 	case TypePubcomp:
 		pp := &d.scr.pubcomp
-		*pp = Pubcomp{}
-		d.lend(&pp.Properties)
-		err = d.st.ack(&r, t, d.Version, &pp.PacketID, &pp.ReasonCode, &pp.Properties)
-		d.reclaim(&pp.Properties)
-		p = pp
+		err, p = d.ackInto(&r, t, &pp.PacketID, &pp.ReasonCode, &pp.Properties), pp
 	case TypePingreq:
 		err, p = empty(&r), &d.scr.pingreq
 	case TypePingresp:
@@ -135,6 +119,16 @@ func (d *Decoder) DecodePacket(buf []byte) (Packet, int, error) {
 		return nil, 0, err
 	}
 	return p, end, nil
+}
+
+// ackInto decodes a PUBACK, PUBREC, PUBREL or PUBCOMP body into a reused
+// packet's fields (the four share their layout).
+func (d *Decoder) ackInto(r *reader, t PacketType, id *uint16, rc *ReasonCode, props *Properties) error {
+	*id, *rc, *props = 0, 0, Properties{}
+	d.lend(props)
+	err := d.st.ack(r, t, d.Version, id, rc, props)
+	d.reclaim(props)
+	return err
 }
 
 // lend gives a reused packet's properties the Decoder's backing arrays, so

@@ -105,7 +105,10 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 
 	match := b.subs.Match(m.Topic)
 	dp := deliveryPool.Get().(*[]delivery)
-	ds := b.collect((*dp)[:0], m, match.Subs)
+	ds := (*dp)[:0]
+	for _, s := range match.Subs {
+		ds = b.merge(ds, m, s)
+	}
 	for i := range match.Shared {
 		if s := b.pickShared(&match.Shared[i], m, nil); s != nil {
 			before := len(ds)
@@ -139,14 +142,6 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		b.stats.noSubscriber.Add(1)
 	}
 	return res, nil
-}
-
-// collect turns the matching ordinary subscriptions into deliveries.
-func (b *Broker) collect(ds []delivery, m *core.Message, subs []*subscription) []delivery {
-	for _, s := range subs {
-		ds = b.merge(ds, m, s)
-	}
-	return ds
 }
 
 // merge adds subscription s's delivery of m, folding it into an existing
