@@ -14,6 +14,7 @@ import (
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/gateway/edge"
 	"github.com/manifold-iot/manifold/gateway/listener"
@@ -25,10 +26,13 @@ type Server struct {
 	cfg    *config.Config
 	log    zerolog.Logger
 	broker *broker.Broker
+	store  store.Store // nil when node.persistence is off
 	core   *coreContext
 	mqtt   *mqttad.Adapter
 
 	secure map[string]listener.Config // ssl and wss listeners by "ssl:default", certificates loaded
+
+	closeOnce sync.Once // closeBroker
 
 	mu        sync.Mutex // guards the fields below
 	running   bool
@@ -71,11 +75,23 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	b := broker.New(brokerConfig(cfg, o.version), log.With().Str("component", "broker").Logger())
+	st, err := openStore(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	bc := brokerConfig(cfg, o.version)
+	bc.Store = st
+	b := broker.New(bc, log.With().Str("component", "broker").Logger())
+	if err := b.Restore(); err != nil {
+		b.Close()
+		closeStore(st, log)
+		return nil, fmt.Errorf("node.data_dir %s: %w", cfg.Node.DataDir, err)
+	}
 	s := &Server{
 		cfg:    cfg,
 		log:    log,
 		broker: b,
+		store:  st,
 		core:   &coreContext{Broker: b, log: log, policy: policy, denyAction: cfg.Authorization.DenyAction},
 		mqtt:   mqttad.NewAdapter(mqttConfig(cfg)),
 		secure: map[string]listener.Config{},
@@ -93,6 +109,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 			continue
 		}
 		if err != nil {
+			s.closeBroker()
 			return nil, err
 		}
 		lc.MaxInboundBuffered = max(lc.MaxInboundBuffered, 2*int(cfg.MQTT.MaxPacketSize))
@@ -240,6 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.running {
 		s.mu.Unlock()
+		s.closeBroker() // a server that never ran still holds its store
 		return nil
 	}
 	s.running = false
@@ -253,7 +271,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stopping %s: %w", ls[i].ref.Key(), err))
 		}
 	}
-	s.broker.Close()
+	s.closeBroker()
 	s.log.Info().Msg("server_stopped")
 	return errors.Join(errs...)
 }
