@@ -103,6 +103,9 @@ func (c WriteCommand) Records(m Model) (Path, []Record, error) {
 		if c.Path == "" {
 			return Path{}, nil, fmt.Errorf("%w: neither path nor basePath", ErrWriteCommand)
 		}
+		if !strings.HasPrefix(c.Path, "/") {
+			return Path{}, nil, fmt.Errorf("%w: path %q is not absolute", ErrWriteCommand, c.Path)
+		}
 		r, err := c.WriteItem.Record(Path{}, m)
 		if err != nil {
 			return Path{}, nil, err
