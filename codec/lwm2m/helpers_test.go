@@ -9,19 +9,20 @@ import (
 // testModel types the resources the tests use: the Device object (3) as in
 // LwM2M 1.1 TS Core Appendix E.4, plus a few others.
 var testModel = ModelFunc(func(obj, res uint16) (Type, bool) {
-	types := map[uint16]map[uint16]Type{
-		1: {0: TypeInteger, 1: TypeInteger, 6: TypeBoolean, 7: TypeString, 10: TypeObjlnk, 11: TypeUnsigned, 12: TypeTime},
-		3: {0: TypeString, 1: TypeString, 2: TypeString, 3: TypeString, 4: TypeNone, 6: TypeInteger, 7: TypeInteger,
-			8: TypeInteger, 9: TypeInteger, 10: TypeInteger, 11: TypeInteger, 13: TypeTime, 14: TypeString,
-			15: TypeString, 16: TypeString, 22: TypeObjlnk},
-		5:     {0: TypeOpaque, 1: TypeString, 3: TypeInteger},
-		6:     {0: TypeFloat, 1: TypeFloat, 5: TypeTime},
-		9999:  {0: TypeCorelnk, 1: TypeUnsigned, 2: TypeFloat, 3: TypeBoolean},
-		65534: {65534: TypeInteger},
-	}
-	t, ok := types[obj][res]
+	t, ok := testTypes[obj][res]
 	return t, ok
 })
+
+var testTypes = map[uint16]map[uint16]Type{
+	1: {0: TypeInteger, 1: TypeInteger, 6: TypeBoolean, 7: TypeString, 10: TypeObjlnk, 11: TypeUnsigned, 12: TypeTime},
+	3: {0: TypeString, 1: TypeString, 2: TypeString, 3: TypeString, 4: TypeNone, 6: TypeInteger, 7: TypeInteger,
+		8: TypeInteger, 9: TypeInteger, 10: TypeInteger, 11: TypeInteger, 13: TypeTime, 14: TypeString,
+		15: TypeString, 16: TypeString, 22: TypeObjlnk},
+	5:     {0: TypeOpaque, 1: TypeString, 3: TypeInteger},
+	6:     {0: TypeFloat, 1: TypeFloat, 5: TypeTime},
+	9999:  {0: TypeCorelnk, 1: TypeUnsigned, 2: TypeFloat, 3: TypeBoolean},
+	65534: {65534: TypeInteger},
+}
 
 func mustPath(t testing.TB, s string) Path {
 	t.Helper()

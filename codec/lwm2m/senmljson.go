@@ -65,7 +65,9 @@ func senmlJSONRecord(r *senmlRaw, rec map[string]json.RawMessage) error {
 			err = jsonString(raw, &r.vs)
 		case "vb":
 			r.hasVB = true
-			err = json.Unmarshal(raw, &r.vb)
+			if json.Unmarshal(raw, &r.vb) != nil {
+				err = fmt.Errorf("%w: %s is not a boolean", ErrJSON, raw)
+			}
 		case "vd":
 			r.hasVD = true
 			var s string
