@@ -28,7 +28,7 @@ func TestDecodeSenMLCBOR(t *testing.T) {
 			want: []Record{rec(t, "/5/0/0", OpaqueValue([]byte{1, 2, 3})), rec(t, "/3/0/22", ObjlnkValue(ObjectLink{4, 0})),
 				rec(t, "/9999/0/3", BooleanValue(true))}},
 		{name: "tagged time, single and double floats", model: testModel,
-			hex: "83 A2 00 67 2F 33 2F 30 2F 31 33 02 C1 1A 65 53 F1 00  A2 00 66 2F 36 2F 30 2F 30 02 FA 3F C0 00 00  A2 00 66 2F 36 2F 30 2F 31 02 FB 40 09 21 FB 54 44 2D 18",
+			hex:  "83 A2 00 67 2F 33 2F 30 2F 31 33 02 C1 1A 65 53 F1 00  A2 00 66 2F 36 2F 30 2F 30 02 FA 3F C0 00 00  A2 00 66 2F 36 2F 30 2F 31 02 FB 40 09 21 FB 54 44 2D 18",
 			want: []Record{rec(t, "/3/0/13", TimeValue(0x6553F100)), rec(t, "/6/0/0", FloatValue(1.5)), rec(t, "/6/0/1", FloatValue(math.Pi))}},
 		{name: "base time and time", model: testModel,
 			hex:  "81 A4 22 19 03 E8 00 66 2F 33 2F 30 2F 39 02 01 06 05",

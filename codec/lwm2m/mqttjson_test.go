@@ -59,7 +59,7 @@ func TestParseWrite(t *testing.T) {
 		{name: "type overrides model", in: `{"path":"/1/0/1","type":"String","value":"300"}`, model: testModel, base: "/1/0/1",
 			want: []Record{rec(t, "/1/0/1", StringValue("300"))}},
 		{name: "batch relative and absolute", model: testModel, base: "/3/0",
-			in: `{"basePath":"/3/0","content":[{"path":"14","type":"String","value":"+01:00"},{"path":"/3/0/13","value":5},{"path":"7/1","value":4000}]}`,
+			in:   `{"basePath":"/3/0","content":[{"path":"14","type":"String","value":"+01:00"},{"path":"/3/0/13","value":5},{"path":"7/1","value":4000}]}`,
 			want: []Record{rec(t, "/3/0/14", StringValue("+01:00")), rec(t, "/3/0/13", TimeValue(5)), rec(t, "/3/0/7/1", IntegerValue(4000))}},
 		{name: "every type", model: testModel, base: "/9999/0",
 			in: `{"basePath":"/9999/0","content":[{"path":"0","type":"Corelnk","value":"</1>"},{"path":"1","type":"Unsigned Integer","value":18446744073709551615},` +
