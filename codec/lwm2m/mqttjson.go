@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file maps records to and from the JSON the MQTT side of the LwM2M
@@ -177,7 +178,7 @@ func resolveItemPath(base Path, s string) (Path, error) {
 // ValueFromJSON converts a JSON value of a write command into a value of
 // type t. Numbers may also arrive as strings ("42"), booleans as true/false,
 // 0/1 or their strings, Opaque as a base64 string, Objlnk as "obj:inst" and
-// Time as Unix seconds.
+// Time as Unix seconds or an RFC 3339 string.
 func ValueFromJSON(t Type, raw json.RawMessage) (Value, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -205,9 +206,55 @@ func ValueFromJSON(t Type, raw json.RawMessage) (Value, error) {
 	case TypeInteger, TypeUnsigned, TypeFloat, TypeTime:
 		n, err := parseJSONNumber(strings.TrimSpace(text))
 		if err != nil {
+			if t == TypeTime && raw[0] == '"' {
+				if tm, terr := time.Parse(time.RFC3339, text); terr == nil {
+					return TimeValue(tm.Unix()), nil
+				}
+			}
 			return Value{}, err
 		}
 		return n.typed(t, true)
 	}
 	return Value{}, fmt.Errorf("%w: cannot write a %s value", ErrInvalidValue, t)
+}
+
+// Response is the "data" object of a response on up/resp or up/notify:
+// {"reqPath":"/3/0/0","code":"2.05","codeMsg":"content","content":[…]}.
+// Content is []ContentItem for read, observe and notify, []string (LinkContent)
+// for discover, and nil (left out) for write, execute, create and delete.
+type Response struct {
+	ReqPath string `json:"reqPath"`
+	Code    string `json:"code"`
+	CodeMsg string `json:"codeMsg"`
+	Content any    `json:"content,omitempty"`
+}
+
+// NewResponse builds the response data for a request on reqPath answered with
+// the CoAP code byte code (class<<5 | detail, RFC 7252 §3).
+func NewResponse(reqPath Path, code uint8, content any) Response {
+	c, msg := CodeText(code)
+	return Response{ReqPath: reqPath.String(), Code: c, CodeMsg: msg, Content: content}
+}
+
+// coapCodeNames are the RFC 7252 §12.1.2 (and RFC 7959, RFC 8516) response
+// code names in the snake_case EMQX puts in "codeMsg".
+var coapCodeNames = map[uint8]string{
+	0x41: "created", 0x42: "deleted", 0x43: "valid", 0x44: "changed", 0x45: "content", 0x5f: "continue",
+	0x80: "bad_request", 0x81: "unauthorized", 0x82: "bad_option", 0x83: "forbidden", 0x84: "not_found",
+	0x85: "method_not_allowed", 0x86: "not_acceptable", 0x88: "request_entity_incomplete", 0x8c: "precondition_failed",
+	0x8d: "request_entity_too_large", 0x8f: "unsupported_content_format", 0x9d: "too_many_requests",
+	0xa0: "internal_server_error", 0xa1: "not_implemented", 0xa2: "bad_gateway", 0xa3: "service_unavailable",
+	0xa4: "gateway_timeout", 0xa5: "proxying_not_supported",
+}
+
+// CodeText formats a CoAP code byte as "c.dd" and names it as EMQX's
+// "codeMsg" does ("2.05", "content"); an unregistered code is named
+// "unknown".
+func CodeText(code uint8) (string, string) {
+	d := code & 0x1f
+	c := string([]byte{'0' + code>>5, '.', '0' + d/10, '0' + d%10})
+	if msg, ok := coapCodeNames[code]; ok {
+		return c, msg
+	}
+	return c, "unknown"
 }

@@ -68,6 +68,9 @@ func TestParseWrite(t *testing.T) {
 			want: []Record{rec(t, "/9999/0/0", CorelnkValue("</1>")), rec(t, "/9999/0/1", UnsignedValue(math.MaxUint64)),
 				rec(t, "/9999/0/2", FloatValue(2.5)), rec(t, "/9999/0/3", BooleanValue(true)), rec(t, "/9999/0/4", OpaqueValue([]byte{1, 2, 3})),
 				rec(t, "/9999/0/5", ObjlnkValue(ObjectLink{4, 0})), rec(t, "/9999/0/6", BooleanValue(false)), rec(t, "/9999/0/7", IntegerValue(-7))}},
+		{name: "time as RFC 3339", in: `{"path":"/3/0/13","value":"2023-11-14T22:13:20Z"}`, model: testModel, base: "/3/0/13",
+			want: []Record{rec(t, "/3/0/13", TimeValue(1700000000))}},
+		{name: "bad time string", in: `{"path":"/3/0/13","value":"yesterday"}`, model: testModel, err: ErrInvalidValue},
 		{name: "no type known", in: `{"path":"/3/0/99","value":1}`, model: testModel, err: ErrWriteCommand},
 		{name: "unknown type", in: `{"path":"/3/0/13","type":"Date","value":1}`, err: ErrWriteCommand},
 		{name: "not a resource", in: `{"path":"/3/0","type":"Integer","value":1}`, err: ErrWriteCommand},
@@ -111,5 +114,34 @@ func TestWriteToWire(t *testing.T) {
 	checkErr(t, err, nil)
 	if string(senml) != `[{"bn":"/1/0/","n":"1","v":300},{"n":"7","vs":"UQ"}]` {
 		t.Fatalf("SenML = %s", senml)
+	}
+}
+
+func TestResponse(t *testing.T) {
+	tests := []struct {
+		name    string
+		path    Path
+		code    uint8
+		content any
+		want    string
+	}{
+		{"read", ResourcePath(3, 0, 0), 0x45, Content([]Record{rec(t, "/3/0/0", StringValue("Manifold"))}),
+			`{"reqPath":"/3/0/0","code":"2.05","codeMsg":"content","content":[{"path":"/3/0/0","value":"Manifold"}]}`},
+		{"write", ResourcePath(1, 0, 1), 0x44, nil, `{"reqPath":"/1/0/1","code":"2.04","codeMsg":"changed"}`},
+		{"discover", InstancePath(3, 0), 0x45, []string{"</3/0/1>"},
+			`{"reqPath":"/3/0","code":"2.05","codeMsg":"content","content":["\u003c/3/0/1\u003e"]}`},
+		{"not found", ResourcePath(3, 0, 99), 0x84, nil, `{"reqPath":"/3/0/99","code":"4.04","codeMsg":"not_found"}`},
+		{"unsupported format", InstancePath(3, 0), 0x8f, nil, `{"reqPath":"/3/0","code":"4.15","codeMsg":"unsupported_content_format"}`},
+		{"server error", ObjectPath(3), 0xa3, nil, `{"reqPath":"/3","code":"5.03","codeMsg":"service_unavailable"}`},
+		{"unregistered", ObjectPath(3), 0x9f, nil, `{"reqPath":"/3","code":"4.31","codeMsg":"unknown"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := json.Marshal(NewResponse(tc.path, tc.code, tc.content))
+			checkErr(t, err, nil)
+			if string(got) != tc.want {
+				t.Fatalf("got  %s\nwant %s", got, tc.want)
+			}
+		})
 	}
 }
