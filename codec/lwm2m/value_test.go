@@ -24,7 +24,9 @@ func TestValueAccessors(t *testing.T) {
 		{BooleanValue(false), TypeBoolean, "0", "Boolean(0)", func(v Value) bool { return !v.Bool() }},
 		{OpaqueValue(nil), TypeOpaque, "", "Opaque()", func(v Value) bool { return v.Bytes() != nil && len(v.Bytes()) == 0 }},
 		{TimeValue(1700000000), TypeTime, "1700000000", "Time(1700000000)",
-			func(v Value) bool { return v.Time().Equal(time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)) && v.Int() == 1700000000 }},
+			func(v Value) bool {
+				return v.Time().Equal(time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)) && v.Int() == 1700000000
+			}},
 		{ObjlnkValue(ObjectLink{65535, 65535}), TypeObjlnk, "65535:65535", "Objlnk(65535:65535)",
 			func(v Value) bool { return v.Link() == ObjectLink{65535, 65535} && v.Link().String() == "65535:65535" }},
 		{Value{}, TypeNone, "", "none()", func(v Value) bool { return !v.Bool() && v.Float() == 0 && v.Str() == "" }},
