@@ -10,7 +10,10 @@
 // ids 0..65534). A Record is a full path with a typed Value (String, Integer,
 // Unsigned Integer, Float, Boolean, Opaque, Time, Objlnk, Corelnk, or none) and
 // an optional SenML timestamp. Every decoder returns []Record in wire order;
-// every encoder takes []Record and the request path it answers.
+// every encoder takes []Record and the request path it answers. Payloads are
+// whole CoAP message bodies (CoAP frames them, Block2 reassembles them), so
+// unlike the stream codecs these decoders never return codec.ErrIncomplete:
+// a short payload is malformed.
 //
 // TLV, text/plain and the numbers of the JSON formats carry no type on the
 // wire, so decoders take a Model (ResourceType(obj, res)) that the object
