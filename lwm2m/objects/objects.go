@@ -138,6 +138,9 @@ func (r *Registry) Add(o *Object, source string) error {
 
 // Object returns the definition of object id.
 func (r *Registry) Object(id uint16) (*Object, bool) {
+	if r == nil {
+		return nil, false
+	}
 	o, ok := r.objects[id]
 	return o, ok
 }
@@ -152,8 +155,12 @@ func (r *Registry) Objects() []*Object {
 	return out
 }
 
-// Resource returns the definition of resource res of object obj.
+// Resource returns the definition of resource res of object obj. A nil
+// Registry knows no resources.
 func (r *Registry) Resource(obj, res uint16) (*Resource, bool) {
+	if r == nil {
+		return nil, false
+	}
 	o, ok := r.objects[obj]
 	if !ok {
 		return nil, false

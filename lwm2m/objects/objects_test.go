@@ -267,3 +267,15 @@ func FuzzDecodeObjectXML(f *testing.F) {
 		}
 	})
 }
+
+func TestNilRegistry(t *testing.T) {
+	var r *Registry
+	if _, ok := r.ResourceType(3, 0); ok {
+		t.Fatal("a nil registry knows resource /3/0/0")
+	}
+	// A typed nil registry passed as the codec's model decodes as untyped.
+	recs, err := codec.DecodeTLV(codec.ResourcePath(3, 0, 9), []byte{0xC1, 0x09, 0x64}, r)
+	if err != nil || len(recs) != 1 || recs[0].Value.Type() != codec.TypeOpaque {
+		t.Fatalf("DecodeTLV with a nil registry = %v, %v", recs, err)
+	}
+}
