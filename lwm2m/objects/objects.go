@@ -147,6 +147,9 @@ func (r *Registry) Object(id uint16) (*Object, bool) {
 
 // Objects returns every definition, sorted by id.
 func (r *Registry) Objects() []*Object {
+	if r == nil {
+		return nil
+	}
 	out := make([]*Object, 0, len(r.objects))
 	for _, o := range r.objects {
 		out = append(out, o)
