@@ -31,13 +31,13 @@ type client struct {
 	token string // connection mode's token; "" for a connectionless observer; set once
 
 	mu      sync.Mutex
-	info    core.ClientInfo           // guarded by mu; replaced on each authenticated request
-	sess    *session.Session          // guarded by mu; nil until connected to the core
-	obs     map[string]*observation   // guarded by mu; by mounted filter
-	holding int                       // guarded by mu; registrations whose response is not yet written
-	pending map[uint16]int            // guarded by mu; packet id → confirmable notifications unanswered
-	closed  bool                      // guarded by mu
-	dbuf    []session.Delivery        // drain goroutine only
+	info    core.ClientInfo         // guarded by mu; replaced on each authenticated request
+	sess    *session.Session        // guarded by mu; nil until connected to the core
+	obs     map[string]*observation // guarded by mu; by mounted filter
+	holding int                     // guarded by mu; registrations whose response is not yet written
+	pending map[uint16]int          // guarded by mu; packet id → confirmable notifications unanswered
+	closed  bool                    // guarded by mu
+	dbuf    []session.Delivery      // drain goroutine only
 }
 
 // observation is one GET+Observe registration (RFC 7641 §3.1).

@@ -437,4 +437,3 @@ func (s *Server) subscribe(r *request, q query, who identity, filter string, v4 
 	s.log.Debug().Str("clientid", c.id).Str("topic", filter).Msg("observe_registered")
 	return response{code: codes.Content, format: -1, observe: 0}
 }
-

@@ -298,4 +298,3 @@ func (q query) first(keys ...string) string {
 	}
 	return ""
 }
-
