@@ -160,7 +160,7 @@ func TestMalformedDatagramsAreLoggedNotFatal(t *testing.T) {
 	e := newEnv(t, nil)
 	r := e.raw()
 	garbage := [][]byte{
-		{0x40, 0x01, 0x00},                         // header cut short
+		{0x40, 0x01, 0x00},                          // header cut short
 		{0x48, 0x01, 0x00, 0x01, 1, 2},              // token longer than the datagram
 		{0x40, 0x02, 0x00, 0x02, 0xF0},              // option delta 15 is reserved
 		{0x40, 0x02, 0x00, 0x03, 0xFF},              // payload marker, no payload
