@@ -293,3 +293,15 @@ func withObserve(m message.Message, v uint32) message.Message {
 	m.Options, _, _ = m.Options.SetUint32(buf, message.Observe, v)
 	return m
 }
+
+// discard is a broker.Conn that ignores everything.
+type discard struct{}
+
+func (discard) Notify()    {}
+func (discard) Kick(error) {}
+
+func (c *testContext) clientInfo(id string) *core.ClientInfo {
+	return &core.ClientInfo{ClientID: id, Proto: "mqtt"}
+}
+
+func coreSub0() core.SubOptions { return core.SubOptions{} }

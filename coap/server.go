@@ -194,15 +194,12 @@ func (s *Server) serveCoAP(w *coapnet.ResponseWriter, m *pool.Message) {
 	if len(resp.etag) > 0 {
 		opts = opts.Set(message.Option{ID: message.ETag, Value: resp.etag})
 	}
-	var err error
-	if resp.format >= 0 || len(resp.body) > 0 {
-		f := message.MediaType(max(resp.format, 0))
-		if resp.format < 0 {
-			f = message.AppOctets
-		}
-		err = w.SetResponse(resp.code, f, bytes.NewReader(resp.body), opts...)
-	} else {
-		err = w.SetResponse(resp.code, message.TextPlain, nil, opts...)
+	err := w.SetResponse(resp.code, message.TextPlain, nil, opts...)
+	if resp.format >= 0 {
+		w.Message().SetContentFormat(message.MediaType(resp.format))
+	}
+	if len(resp.body) > 0 {
+		w.Message().SetBody(bytes.NewReader(resp.body))
 	}
 	if err != nil {
 		s.log.Debug().Err(err).Msg("coap_set_response_failed")
