@@ -152,4 +152,3 @@ func TestLibcoapDTLSPSK(t *testing.T) {
 		t.Fatalf("got %q", m.Payload)
 	}
 }
-
