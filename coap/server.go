@@ -63,6 +63,7 @@ func (s *Server) ListenAndServe() error {
 		IdleTimeout:   s.cfg.IdleTimeout,
 		AckTimeout:    s.cfg.AckTimeout,
 		MaxRetransmit: s.cfg.MaxRetransmit,
+		DirectNON:     true,
 	}, s.log)
 	if err != nil {
 		return fmt.Errorf("gateway.coap.%w", err)

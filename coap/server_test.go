@@ -432,3 +432,27 @@ func TestMountpoint(t *testing.T) {
 		t.Fatalf("topic %q", got)
 	}
 }
+
+func TestDuplicateNonConfirmableIsPublishedOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	sub := e.mqttClient("sub")
+	sub.subscribe("#", core.QoS0)
+	r := e.raw()
+	req := newRequest(message.NonConfirmable, codes.POST, r.nextMID(), []byte{9}, "/ps/dup", "clientid=n1")
+	req.Payload = []byte("once")
+	r.sendMsg(req)
+	if a := r.mustRecv(); a.Code != codes.Changed || a.Type != message.NonConfirmable {
+		t.Fatalf("answered %v %v, want a NON 2.04", a.Type, a.Code)
+	}
+	r.sendMsg(req) // the same message id again: ignored (RFC 7252 §4.5)
+	next := newRequest(message.NonConfirmable, codes.POST, r.nextMID(), []byte{10}, "/ps/dup", "clientid=n1")
+	next.Payload = []byte("twice")
+	r.sendMsg(next)
+	if a := r.mustRecv(); !bytes.Equal(a.Token, []byte{10}) {
+		t.Fatalf("the duplicate was answered (token %x)", a.Token)
+	}
+	eventually(t, time.Second, func() bool { return len(sub.messages()) == 2 })
+	if got := sub.messages(); string(got[0].Payload) != "once" || string(got[1].Payload) != "twice" {
+		t.Fatalf("published %q, %q", got[0].Payload, got[1].Payload)
+	}
+}

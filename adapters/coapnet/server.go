@@ -57,6 +57,14 @@ type Options struct {
 	// and MAX_RETRANSMIT (0: 4) for confirmable messages we send.
 	AckTimeout    time.Duration
 	MaxRetransmit int
+	// DirectNON serves simple non-confirmable requests (no Observe, no
+	// block options) straight from the request monitor: deduplicated by
+	// message id in a bounded table for NON_LIFETIME and answered NON,
+	// bypassing go-coap's response cache, whose expiry scan on every
+	// datagram grows with the responses a peer got in the last
+	// EXCHANGE_LIFETIME and caps a busy peer at a few thousand requests
+	// per second.
+	DirectNON bool
 }
 
 func (o *Options) fill() {
@@ -108,6 +116,7 @@ type Server struct {
 	wg    sync.WaitGroup
 
 	notes notes
+	nonDup dedup
 }
 
 type listenerKey struct{}
@@ -286,6 +295,9 @@ func (s *Server) monitor(cc *Conn, r *pool.Message) (drop bool, err error) {
 		}
 		return false, nil
 	}
+	if s.opts.DirectNON && s.direct(cc, r) {
+		return true, nil
+	}
 	if r.Code() == codes.POST || r.Code() == codes.PUT || r.Code() == codes.FETCH || r.Code() == codes.PATCH || r.Code() == codes.IPATCH {
 		if s.tooLarge(r) {
 			s.refuseTooLarge(cc, r)
@@ -334,4 +346,81 @@ func (s *Server) refuseTooLarge(cc *Conn, r *pool.Message) {
 	if err := cc.Session().WriteMessage(resp); err != nil {
 		s.log.Debug().Err(err).Msg("coap_write_failed")
 	}
+}
+
+// direct serves a simple NON request itself (see Options.DirectNON); it
+// reports false for a request go-coap must handle.
+func (s *Server) direct(cc *Conn, r *pool.Message) bool {
+	if r.Type() != message.NonConfirmable || r.Code() < codes.GET || r.Code() > codes.IPATCH {
+		return false
+	}
+	for _, o := range r.Options() {
+		switch o.ID {
+		case message.Observe, message.Block1, message.Block2, message.QBlock1, message.QBlock2:
+			return false
+		}
+	}
+	if s.tooLarge(r) {
+		return false // refused with 4.13 by the caller
+	}
+	if s.nonDup.seen(cc, r.MessageID(), time.Now()) {
+		return true // RFC 7252 §4.5: a duplicate NON is silently ignored
+	}
+	resp := cc.AcquireMessage(context.Background())
+	resp.SetToken(r.Token())
+	w := responsewriter.New(resp, cc, r.Options()...)
+	s.serve(w, r)
+	m := w.Message()
+	if m.IsModified() {
+		m.SetType(message.NonConfirmable)
+		m.SetMessageID(cc.GetMessageID())
+		if err := cc.Session().WriteMessage(m); err != nil {
+			s.log.Debug().Err(err).Msg("coap_write_failed")
+		}
+	}
+	cc.ReleaseMessage(m)
+	return true
+}
+
+// nonLifetime is RFC 7252 §4.8.2's NON_LIFETIME with default parameters.
+const nonLifetime = 145 * time.Second
+
+// dedup remembers recent (peer, message id) pairs of NON requests in a
+// fixed table: memory is bounded, and a pair evicted by a later collision
+// is simply processed again if it ever comes back.
+type dedup struct {
+	mu    sync.Mutex
+	slots [1 << 16]struct {
+		key uint64
+		at  int64
+	} // guarded by mu
+}
+
+func (d *dedup) seen(cc *Conn, mid int32, now time.Time) bool {
+	// FNV-1a over the peer's address and port, and the message id.
+	key := uint64(14695981039346656037)
+	add := func(b byte) { key ^= uint64(b); key *= 1099511628211 }
+	if a, ok := cc.RemoteAddr().(*net.UDPAddr); ok {
+		for _, b := range a.IP {
+			add(b)
+		}
+		add(byte(a.Port >> 8))
+		add(byte(a.Port))
+	} else {
+		for _, b := range []byte(cc.RemoteAddr().String()) {
+			add(b)
+		}
+	}
+	add(byte(mid >> 8))
+	add(byte(mid))
+	i := (key>>16 ^ key) & (1<<16 - 1)
+	t := now.UnixNano()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sl := &d.slots[i]
+	if sl.key == key && t-sl.at < int64(nonLifetime) {
+		return true
+	}
+	sl.key, sl.at = key, t
+	return false
 }
