@@ -115,7 +115,7 @@ type Server struct {
 	addrs map[string]net.Addr           // "udp:default" → bound address
 	wg    sync.WaitGroup
 
-	notes notes
+	notes  notes
 	nonDup dedup
 }
 
