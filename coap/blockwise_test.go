@@ -118,11 +118,11 @@ func TestDTLSPSK(t *testing.T) {
 	})
 	sub := e.mqttClient("sub")
 	sub.subscribe("secure/#", core.QoS1)
-	cc, err := dtls.Dial(e.srv.Addr("dtls:default").String(), &piondtls.Config{
-		PSK:             func([]byte) ([]byte, error) { return []byte("secret1"), nil },
-		PSKIdentityHint: []byte("dev1"),
-		CipherSuites:    []piondtls.CipherSuiteID{piondtls.TLS_PSK_WITH_AES_128_CCM_8},
-	})
+	cc, err := dtls.Dial(e.srv.Addr("dtls:default").String(), dtls.NewDTLSClientOptions(
+		piondtls.WithPSK(func([]byte) ([]byte, error) { return []byte("secret1"), nil }),
+		piondtls.WithPSKIdentityHint([]byte("dev1")),
+		piondtls.WithCipherSuites(piondtls.TLS_PSK_WITH_AES_128_CCM_8),
+	))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v3"
+	coapnet "github.com/plgd-dev/go-coap/v3/net"
 )
 
 // Listeners are the named UDP and DTLS listeners of one CoAP-based gateway
@@ -113,54 +114,56 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// dtlsConfig builds pion/dtls's server configuration for d.
-func (d *DTLSListener) dtlsConfig() (*dtls.Config, error) {
-	cfg := &dtls.Config{ExtendedMasterSecret: dtls.RequestExtendedMasterSecret}
+// dtlsOptions builds pion/dtls's server options for d.
+func (d *DTLSListener) dtlsOptions() (coapnet.DTLSServerOptions, error) {
+	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret)}
 	if len(d.PSK) > 0 {
 		keys := make(map[string][]byte, len(d.PSK))
 		for id, v := range d.PSK {
 			k, err := pskKey(v)
 			if err != nil {
-				return nil, fmt.Errorf("psk %q: %w", id, err)
+				return coapnet.DTLSServerOptions{}, fmt.Errorf("psk %q: %w", id, err)
 			}
 			keys[id] = k
 		}
-		cfg.PSK = func(identity []byte) ([]byte, error) {
-			if k, ok := keys[string(identity)]; ok {
-				return k, nil
-			}
-			return nil, fmt.Errorf("coapnet: unknown PSK identity %q", identity)
-		}
+		opts = append(opts,
+			dtls.WithPSK(func(identity []byte) ([]byte, error) {
+				if k, ok := keys[string(identity)]; ok {
+					return k, nil
+				}
+				return nil, fmt.Errorf("coapnet: unknown PSK identity %q", identity)
+			}),
+			dtls.WithCipherSuites(
+				dtls.TLS_PSK_WITH_AES_128_CCM_8, dtls.TLS_PSK_WITH_AES_128_CCM,
+				dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CBC_SHA256,
+			))
 		if d.PSKIdentityHint != "" {
-			cfg.PSKIdentityHint = []byte(d.PSKIdentityHint)
+			opts = append(opts, dtls.WithPSKIdentityHint([]byte(d.PSKIdentityHint)))
 		}
-		cfg.CipherSuites = []dtls.CipherSuiteID{
-			dtls.TLS_PSK_WITH_AES_128_CCM_8, dtls.TLS_PSK_WITH_AES_128_CCM,
-			dtls.TLS_PSK_WITH_AES_128_GCM_SHA256, dtls.TLS_PSK_WITH_AES_128_CBC_SHA256,
-		}
-		return cfg, nil
+		return coapnet.NewDTLSServerOptions(opts...), nil
 	}
 	cert, err := tls.LoadX509KeyPair(d.Certfile, d.Keyfile)
 	if err != nil {
-		return nil, fmt.Errorf("certfile/keyfile: %w", err)
+		return coapnet.DTLSServerOptions{}, fmt.Errorf("certfile/keyfile: %w", err)
 	}
-	cfg.Certificates = []tls.Certificate{cert}
+	opts = append(opts, dtls.WithCertificates(cert))
 	if d.Cacertfile != "" {
 		pem, err := os.ReadFile(d.Cacertfile)
 		if err != nil {
-			return nil, fmt.Errorf("cacertfile: %w", err)
+			return coapnet.DTLSServerOptions{}, fmt.Errorf("cacertfile: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("cacertfile: no certificate found")
+			return coapnet.DTLSServerOptions{}, errors.New("cacertfile: no certificate found")
 		}
-		cfg.ClientCAs = pool
+		opts = append(opts, dtls.WithClientCAs(pool))
 	}
 	if d.Verify == "verify_peer" {
-		cfg.ClientAuth = dtls.VerifyClientCertIfGiven
+		auth := dtls.VerifyClientCertIfGiven
 		if d.FailIfNoPeerCert {
-			cfg.ClientAuth = dtls.RequireAndVerifyClientCert
+			auth = dtls.RequireAndVerifyClientCert
 		}
+		opts = append(opts, dtls.WithClientAuth(auth))
 	}
-	return cfg, nil
+	return coapnet.NewDTLSServerOptions(opts...), nil
 }

@@ -191,7 +191,7 @@ func (s *Server) listenUDP(name string, cfg UDPListener) error {
 }
 
 func (s *Server) listenDTLS(name string, cfg *DTLSListener) error {
-	dc, err := cfg.dtlsConfig()
+	dc, err := cfg.dtlsOptions()
 	if err != nil {
 		return err
 	}
