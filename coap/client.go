@@ -48,7 +48,7 @@ type observation struct {
 	cc     *coapnet.Conn // where notifications go; updated on re-registration (NAT rebinding)
 	seq    uint32
 	qos    core.QoS
-	last   []byte // the last notification's payload, for Block2 continuations
+	last   []byte // the last notification's payload when larger than a block, for Block2 continuations
 	etag   []byte
 }
 
@@ -126,7 +126,10 @@ func (c *client) deliver(sess *session.Session, d *session.Delivery) (ackedNow b
 			continue
 		}
 		o.seq = (o.seq + 1) & 0xFFFFFF
-		o.last, o.etag = m.Payload, etag
+		o.last, o.etag = nil, etag
+		if len(m.Payload) > blockSize {
+			o.last = m.Payload // kept only while a Block2 continuation may ask for it
+		}
 		con := c.s.confirmable(d.QoS) || probe
 		format := -1
 		if m.PayloadFormat == 1 {
@@ -225,13 +228,17 @@ func (c *client) noteDone(o *observation, id uint16, out coapnet.Outcome) {
 	c.Notify() // the window has room: take more
 }
 
-// ensureSession connects the client to the core if it is not yet; false
-// when max_clients is reached.
-func (s *Server) ensureSession(c *client) bool {
+// blockSize is the block size coapnet uses (its default): larger
+// notifications go block-wise.
+const blockSize = 1024
+
+// ensureSession connects the client to the core if it is not yet (the
+// caller has checked max_clients when it registered the client).
+func (s *Server) ensureSession(c *client) {
 	c.mu.Lock()
 	if c.sess != nil {
 		c.mu.Unlock()
-		return true
+		return
 	}
 	info := c.info
 	c.mu.Unlock()
@@ -245,7 +252,6 @@ func (s *Server) ensureSession(c *client) bool {
 	c.sess = res.Session
 	c.mu.Unlock()
 	c.Notify()
-	return true
 }
 
 // endClient disconnects a client from the core and forgets it.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -34,12 +35,8 @@ func (s *Server) newInfo(r *request, id, username string) core.ClientInfo {
 		Listener: r.listener,
 	}
 	if r.cc != nil {
-		if a, ok := r.cc.LocalAddr().(interface{ String() string }); ok {
-			if i := strings.LastIndexByte(a.String(), ':'); i >= 0 {
-				if p, err := strconv.Atoi(a.String()[i+1:]); err == nil {
-					info.LocalPort = uint16(p)
-				}
-			}
+		if a, ok := r.cc.LocalAddr().(*net.UDPAddr); ok {
+			info.LocalPort = uint16(a.Port)
 		}
 	}
 	mp := strings.ReplaceAll(s.cfg.Mountpoint, "${clientid}", id)

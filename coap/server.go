@@ -59,6 +59,7 @@ func New(cfg Config, ctx adapters.Context, log zerolog.Logger) (*Server, error) 
 // background until Shutdown; it returns once they are bound (or failed to).
 func (s *Server) ListenAndServe() error {
 	n, err := coapnet.Listen(s.cfg.Listeners, s.serveCoAP, coapnet.Options{
+		BlockSize:     blockSize,
 		MaxBodySize:   s.cfg.MaxBodySize,
 		IdleTimeout:   s.cfg.IdleTimeout,
 		AckTimeout:    s.cfg.AckTimeout,
