@@ -16,6 +16,7 @@ import (
 	"github.com/manifold-iot/manifold/adapters"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/core/session"
 	"github.com/manifold-iot/manifold/core/topic"
 )
 
@@ -252,7 +253,8 @@ func (s *Server) handlePublish(r *request, q query, who identity, name string) r
 	if cf, err := r.msg.ContentFormat(); err == nil && cf == message.TextPlain {
 		m.PayloadFormat = 1
 	}
-	if _, err := s.ctx.Publish(m); err != nil {
+	res, err := s.ctx.Publish(m)
+	if err != nil {
 		switch {
 		case errors.Is(err, broker.ErrTopicInvalid), errors.Is(err, broker.ErrDelayedInvalid),
 			errors.Is(err, broker.ErrQoSUnsupported), errors.Is(err, broker.ErrRetainUnsupported):
@@ -261,7 +263,44 @@ func (s *Server) handlePublish(r *request, q query, who identity, name string) r
 		s.log.Warn().Err(err).Str("clientid", who.info.ClientID).Str("topic", t).Msg("publish_failed")
 		return reply(codes.ServiceUnavailable, "publish failed")
 	}
+	if len(res.Pressured) > 0 && r.msg.Type() == message.Confirmable {
+		holdForDrain(res.Pressured, ackHold)
+	}
 	return reply(codes.Changed, "")
+}
+
+// ackHold bounds how long a confirmable publish's answer waits for
+// pressured subscribers: below ACK_TIMEOUT, so that the client does not
+// retransmit meanwhile.
+const ackHold = time.Second
+
+// drainWaker is a session.Waker on a channel.
+type drainWaker chan struct{}
+
+func (w drainWaker) Wake() {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+// holdForDrain is the push-back of ARCHITECTURE.md for CoAP: the answer to a
+// confirmable QoS 1/2 publish waits, at most d, until every subscriber that
+// took it past max_mqueue_len has drained; a client that waits for each
+// answer (NSTART = 1, RFC 7252 §4.7) is slowed to what its subscribers take.
+// It runs on go-coap's goroutine for this peer only.
+func holdForDrain(pressured []*session.Session, d time.Duration) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for _, sess := range pressured {
+		w := make(drainWaker, 1)
+		sess.WhenDrained(w)
+		select {
+		case <-w:
+		case <-deadline.C:
+			return
+		}
+	}
 }
 
 var errTooLarge = errors.New("coap: body too large")

@@ -90,11 +90,25 @@ func testConfig() Config {
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
+	return newEnvWith(t, mod, nil)
+}
+
+func newEnvBroker(t *testing.T, bmod func(*broker.Config)) *env {
+	t.Helper()
+	return newEnvWith(t, nil, bmod)
+}
+
+func newEnvWith(t *testing.T, mod func(*Config), bmod func(*broker.Config)) *env {
+	t.Helper()
 	cfg := testConfig()
 	if mod != nil {
 		mod(&cfg)
 	}
-	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
+	bcfg := broker.DefaultConfig()
+	if bmod != nil {
+		bmod(&bcfg)
+	}
+	b := broker.New(bcfg, zerolog.Nop())
 	t.Cleanup(b.Close)
 	logs := &syncBuffer{}
 	ctx := &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}}

@@ -11,6 +11,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/pool"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/broker"
 )
 
 func TestPublishReachesMQTTSubscriber(t *testing.T) {
@@ -454,5 +455,35 @@ func TestDuplicateNonConfirmableIsPublishedOnce(t *testing.T) {
 	eventually(t, time.Second, func() bool { return len(sub.messages()) == 2 })
 	if got := sub.messages(); string(got[0].Payload) != "once" || string(got[1].Payload) != "twice" {
 		t.Fatalf("published %q, %q", got[0].Payload, got[1].Payload)
+	}
+}
+
+func TestConfirmablePublishIsPushedBack(t *testing.T) {
+	bcfgQueue := 2
+	e := newEnvBroker(t, func(bc *broker.Config) { bc.Session.MaxQueueLen = bcfgQueue })
+	slow := &mqtt{t: t, b: e.ctx.Broker, id: "slow"}
+	slow.sess = e.ctx.Connect(broker.ConnectRequest{Client: &core.ClientInfo{ClientID: "slow", Proto: "mqtt"}, Conn: discard{}, CleanStart: true}).Session
+	if _, err := e.ctx.Broker.Subscribe("slow", discard{}, "pb", core.SubOptions{QoS: core.QoS1}); err != nil {
+		t.Fatal(err)
+	}
+	r := e.raw()
+	publish := func() {
+		req := newRequest(message.Confirmable, codes.POST, r.nextMID(), []byte{1}, "/ps/pb", "clientid=pb1")
+		req.Payload = []byte("x")
+		r.sendMsg(req)
+	}
+	for range bcfgQueue - 1 {
+		publish()
+		if a := r.mustRecv(); a.Code != codes.Changed {
+			t.Fatalf("code %v", a.Code)
+		}
+	}
+	publish() // the subscriber's queue is at max_mqueue_len: the answer waits
+	if a, ok := r.recv(150 * time.Millisecond); ok {
+		t.Fatalf("answered %v while the subscriber was pressured", a.Code)
+	}
+	slow.sess.Take(nil, time.Now(), 0) // the subscriber catches up
+	if a := r.mustRecv(); a.Code != codes.Changed {
+		t.Fatalf("code %v after the subscriber drained", a.Code)
 	}
 }
