@@ -190,3 +190,42 @@ func TestMalformedDatagramsAreLoggedNotFatal(t *testing.T) {
 		t.Fatalf("code %v after garbage", m.Code)
 	}
 }
+
+// TestBlock1WithSize1AndRequestTag sends a block-wise publish by hand, as
+// libcoap does: Block1 with Size1 on the first block and a Request-Tag
+// (RFC 9175, option 292) on every block.
+func TestBlock1WithSize1AndRequestTag(t *testing.T) {
+	e := newEnv(t, nil)
+	sub := e.mqttClient("sub")
+	sub.subscribe("tagged", core.QoS1)
+	r := e.raw()
+	data := payload4K(t)[:2048]
+	tok := []byte{0xbb, 1, 2, 3, 4, 5, 6, 7}
+	for num := 0; num < 2; num++ {
+		req := newRequest(message.Confirmable, codes.POST, r.nextMID(), tok, "/ps/tagged", "clientid=rt1")
+		buf := make([]byte, 4)
+		more := uint32(0)
+		if num == 0 {
+			more = 8
+		}
+		req.Options, _, _ = req.Options.SetUint32(buf, message.Block1, uint32(num)<<4|more|6)
+		if num == 0 {
+			req.Options, _, _ = req.Options.SetUint32(make([]byte, 4), message.Size1, 2048)
+		}
+		req.Options = req.Options.Add(message.Option{ID: message.RequestTag, Value: []byte{0xab}})
+		req.Payload = data[num*1024 : (num+1)*1024]
+		r.sendMsg(req)
+		a := r.mustRecv()
+		want := codes.Continue
+		if num == 1 {
+			want = codes.Changed
+		}
+		if a.Code != want {
+			t.Fatalf("block %d answered %v (%q), want %v", num, a.Code, a.Payload, want)
+		}
+	}
+	eventually(t, 2*time.Second, func() bool { return len(sub.messages()) == 1 })
+	if got := sub.messages()[0].Payload; !bytes.Equal(got, data) {
+		t.Fatalf("published %d bytes, want the 2048 sent", len(got))
+	}
+}

@@ -2,6 +2,7 @@ package coap
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -485,5 +486,39 @@ func TestConfirmablePublishIsPushedBack(t *testing.T) {
 	slow.sess.Take(nil, time.Now(), 0) // the subscriber catches up
 	if a := r.mustRecv(); a.Code != codes.Changed {
 		t.Fatalf("code %v after the subscriber drained", a.Code)
+	}
+}
+
+func TestNotifyTypeConAndNon(t *testing.T) {
+	tests := []struct {
+		notifyType string
+		qos        core.QoS
+		want       message.Type
+	}{
+		{"con", core.QoS0, message.Confirmable},
+		{"non", core.QoS1, message.NonConfirmable},
+		{"qos", core.QoS2, message.Confirmable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.notifyType, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.NotifyType = tc.notifyType })
+			r := e.raw()
+			observeRaw(t, r, "/ps/t", "clientid=nt", "qos=2")
+			pub := e.mqttClient("pub")
+			// More than the inflight window (32): a NON delivery must not
+			// hold a window slot, a CON one is freed by its ACK.
+			for i := range 40 {
+				pub.publish("t", "m"+strconv.Itoa(i), tc.qos)
+			}
+			for i := range 40 {
+				n := r.mustRecv()
+				if n.Type != tc.want || string(n.Payload) != "m"+strconv.Itoa(i) {
+					t.Fatalf("notification %d: %v %q, want %v", i, n.Type, n.Payload, tc.want)
+				}
+				if n.Type == message.Confirmable {
+					r.sendMsg(message.Message{Type: message.Acknowledgement, Code: codes.Empty, MessageID: n.MessageID})
+				}
+			}
+		})
 	}
 }
