@@ -12,7 +12,16 @@
 // confirmable notifications sent with Notify (RFC 7641 §4.5), which go-coap's
 // own observe support cannot report. Notify sends a notification and
 // retransmits it itself (RFC 7252 §4.2), then calls back with the outcome:
-// acknowledged, reset (the observer is gone) or timed out.
+// acknowledged, reset (the observer is gone) or timed out. With
+// Options.DirectNON, simple non-confirmable requests are served from the
+// monitor too, deduplicated in a fixed-size (peer, message id) table:
+// go-coap's response cache, scanned on every datagram of a peer, otherwise
+// caps a busy peer at a few thousand requests per second.
+//
+// Reuse by LwM2M: Listen with the LwM2M resource tree as the Handler;
+// server-initiated requests (Read, Write, Execute, Observe on the device) go
+// through the *Conn the device registered from (go-coap's client API works
+// on server-side connections); Listener(cc) names its listener.
 //
 // Protocol packages (coap, lwm2m) give Listen their own resource tree as the
 // Handler; they must not import each other, so what they share lives here.
