@@ -522,3 +522,39 @@ func TestNotifyTypeConAndNon(t *testing.T) {
 		})
 	}
 }
+
+func TestConnectionModeObserve(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ConnectionRequired = true })
+	cc := e.dial()
+	resp, err := cc.Post(ctxT(t), "/mqtt/connection", message.TextPlain, nil, queries("clientid=co1")...)
+	if err != nil || resp.Code() != codes.Created {
+		t.Fatalf("connect: %v %v", err, resp)
+	}
+	token := body(t, resp)
+	got := make(chan string, 4)
+	obs, err := cc.Observe(ctxT(t), "/ps/co/down", func(m *pool.Message) {
+		b, _ := m.ReadBody()
+		got <- string(b)
+	}, queries("clientid=co1", "token="+token)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-got
+	e.mqttClient("pub").publish("co/down", "to-connection", core.QoS1)
+	select {
+	case p := <-got:
+		if p != "to-connection" {
+			t.Fatalf("notification %q", p)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no notification")
+	}
+	// Ending the observation leaves the connection open.
+	if err := obs.Cancel(ctxT(t), queries("clientid=co1", "token="+token)...); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, func() bool { return len(e.ctx.Subscriptions("co1")) == 0 })
+	if e.srv.Clients() != 1 {
+		t.Fatal("deregistering the last observation closed the connection")
+	}
+}
