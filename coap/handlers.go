@@ -2,6 +2,7 @@ package coap
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -59,7 +60,7 @@ func (s *Server) identify(r *request, q query) (identity, *response) {
 		s.mu.Lock()
 		c := s.clients[id]
 		s.mu.Unlock()
-		if c == nil || c.token == "" || c.token != tok {
+		if c == nil || !tokenOK(c.token, tok) {
 			resp := s.bad(r, codes.Unauthorized, "unknown connection or bad token", nil)
 			return identity{}, &resp
 		}
@@ -70,7 +71,7 @@ func (s *Server) identify(r *request, q query) (identity, *response) {
 		return identity{info: info, client: c}, nil
 	}
 	if id == "" {
-		id = "coap-" + r.peer.String() // EMQX 5 lets a connectionless client omit it
+		id = "coap-" + r.peer.String() // a connectionless client may omit it
 	}
 	info := s.newInfo(r, id, q.first("username", "u"))
 	if err := s.ctx.Authenticate(adapters.AuthRequest{Client: &info, Password: []byte(q.first("password", "p"))}); err != nil {
@@ -146,12 +147,18 @@ func (s *Server) identifyConnection(r *request, q query) (*client, *response) {
 	s.mu.Lock()
 	c := s.clients[id]
 	s.mu.Unlock()
-	if c == nil || c.token != tok {
+	if c == nil || !tokenOK(c.token, tok) {
 		resp := s.bad(r, codes.Unauthorized, "unknown connection or bad token", nil)
 		return nil, &resp
 	}
 	c.touch()
 	return c, nil
+}
+
+// tokenOK compares a connection's token in constant time; a connectionless
+// client (no token) never matches.
+func tokenOK(want, got string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
 }
 
 func newToken() string {
@@ -166,11 +173,9 @@ func (s *Server) handlePubSub(r *request, q query, levels []string, v4 bool) res
 	if v4 && code == codes.GET && len(levels) == 0 {
 		if _, err := r.msg.Observe(); err != nil {
 			// EMQX 4: a plain GET on /mqtt is a keepalive.
-			who, bad := s.identify(r, q)
-			if bad != nil {
+			if _, bad := s.identify(r, q); bad != nil {
 				return *bad
 			}
-			_ = who
 			return reply(codes.Content, "")
 		}
 	}
