@@ -229,3 +229,14 @@ func TestBlock1WithSize1AndRequestTag(t *testing.T) {
 		t.Fatalf("published %d bytes, want the 2048 sent", len(got))
 	}
 }
+
+func TestUnknownCriticalOptionIsBadOption(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.raw()
+	req := newRequest(message.Confirmable, codes.POST, r.nextMID(), []byte{1}, "/ps/a", "clientid=u1")
+	req.Options = req.Options.Add(message.Option{ID: 2049, Value: []byte{1}}) // odd: critical, and unknown
+	r.sendMsg(req)
+	if m := r.mustRecv(); m.Code != codes.BadOption {
+		t.Fatalf("code %v, want 4.02 (RFC 7252 §5.4.1)", m.Code)
+	}
+}
