@@ -118,6 +118,7 @@ type UDPServer struct {
 	runErr  error
 	engine  gnet.Engine
 	addr    *net.UDPAddr
+	sendFD  int // a duplicate of the socket, for SendTo; -1 when none
 	loops   map[gnet.EventLoop]*udpLoop
 }
 
@@ -126,9 +127,27 @@ func NewUDP(cfg UDPConfig, a adapters.Adapter, ctx adapters.Context, log zerolog
 	cfg = cfg.withDefaults()
 	return &UDPServer{
 		cfg: cfg, adapter: a, ctx: ctx,
-		log:   log.With().Str("listener", cfg.Name).Str("proto", a.Name()).Logger(),
-		loops: make(map[gnet.EventLoop]*udpLoop),
+		log:    log.With().Str("listener", cfg.Name).Str("proto", a.Name()).Logger(),
+		loops:  make(map[gnet.EventLoop]*udpLoop),
+		sendFD: -1,
 	}
+}
+
+// SendTo sends one datagram from the listener's own address (and port) to
+// to, from any goroutine: an MQTT-SN ADVERTISE, whose source address tells
+// clients where the gateway is. The socket has SO_BROADCAST set, so to may
+// be a broadcast address.
+func (s *UDPServer) SendTo(to netip.AddrPort, b []byte) error {
+	s.mu.Lock()
+	fd := s.sendFD
+	s.mu.Unlock()
+	if fd < 0 || s.stopping.Load() {
+		return ErrUDPStopped
+	}
+	if err := syscall.Sendto(fd, b, 0, sockaddr(to)); err != nil {
+		return fmt.Errorf("edge: sendto %s: %w", to, err)
+	}
+	return nil
 }
 
 // udpLoop is one event loop's sessions; touched only on that loop.
@@ -285,6 +304,12 @@ func (s *UDPServer) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	s.mu.Lock()
+	if s.sendFD >= 0 {
+		_ = syscall.Close(s.sendFD)
+		s.sendFD = -1
+	}
+	s.mu.Unlock()
 	s.log.Debug().Msg("listener_stopped")
 	return nil
 }
@@ -297,16 +322,21 @@ type udpEvents struct {
 func (h *udpEvents) OnBoot(eng gnet.Engine) gnet.Action {
 	s := h.s
 	var addr *net.UDPAddr
-	if fd, err := eng.Dup(); err == nil {
+	fd, err := eng.Dup()
+	if err == nil {
 		if sa, err := syscall.Getsockname(fd); err == nil {
 			if ap, ok := sockaddrToAddrPort(sa); ok {
 				addr = net.UDPAddrFromAddrPort(ap)
 			}
 		}
-		_ = syscall.Close(fd)
+		if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1); err != nil {
+			s.log.Debug().Err(err).Msg("udp_broadcast_unavailable")
+		}
+	} else {
+		fd = -1
 	}
 	s.mu.Lock()
-	s.engine, s.addr = eng, addr
+	s.engine, s.addr, s.sendFD = eng, addr, fd
 	s.mu.Unlock()
 	close(s.booted)
 	return gnet.None

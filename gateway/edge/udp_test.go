@@ -305,3 +305,38 @@ func TestUDPConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// ADVERTISE goes out from the listener's own address every interval.
+func TestUDPAdvertise(t *testing.T) {
+	e := newSNEdge(t, UDPConfig{}, nil)
+	rx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	cfg := sn.DefaultConfig()
+	cfg.Broadcast, cfg.GatewayID, cfg.AdvertiseInterval = true, 5, time.Second
+	to := rx.LocalAddr().(*net.UDPAddr).AddrPort()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sn.RunAdvertiser(ctx, cfg, func(b []byte) error { return e.srv.SendTo(to, b) }, zerolog.Nop())
+	}()
+	defer func() { cancel(); <-done }()
+	buf := make([]byte, 64)
+	for i := range 2 {
+		_ = rx.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, from, err := rx.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("ADVERTISE %d: %v", i, err)
+		}
+		m, _, err := snc.Decode(buf[:n])
+		if adv, ok := m.(*snc.Advertise); err != nil || !ok || adv.GwID != 5 || adv.Duration != 1 {
+			t.Fatalf("got %+v %v", m, err)
+		}
+		if from.Port != e.srv.Addr().(*net.UDPAddr).Port {
+			t.Fatalf("sent from port %d, not the listener's %d", from.Port, e.srv.Addr().(*net.UDPAddr).Port)
+		}
+	}
+}
