@@ -340,3 +340,18 @@ func TestUDPAdvertise(t *testing.T) {
 		}
 	}
 }
+
+// With several loops (one socket each, SO_REUSEPORT) every peer stays on
+// one loop and is answered.
+func TestUDPSeveralLoops(t *testing.T) {
+	e := newSNEdge(t, UDPConfig{Loops: 2}, nil)
+	for i := range 8 {
+		c := e.dial(t)
+		c.connect(fmt.Sprintf("c%d", i), 60)
+		c.send(&snc.Pingreq{})
+		expect[*snc.Pingresp](c)
+	}
+	if st := e.srv.Stats(); st.Sessions != 8 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -99,6 +99,14 @@ func snRoundTrip(t *testing.T, c net.Conn) {
 	if !gotAck || !gotPub {
 		t.Fatalf("PUBACK %v, PUBLISH back %v", gotAck, gotPub)
 	}
+	// A record that does not decode is dropped; the association lives on.
+	if _, err := c.Write([]byte{2, 0x03}); err != nil {
+		t.Fatal(err)
+	}
+	snSend(t, c, &snc.Pingreq{})
+	if m, ok := snRecv(t, c).(*snc.Pingresp); !ok {
+		t.Fatalf("after garbage got %+v", m)
+	}
 }
 
 func TestDTLSPSKRoundTrip(t *testing.T) {
