@@ -703,3 +703,74 @@ func TestMalformedClosesDriverChannel(t *testing.T) {
 		t.Fatal("malformed message did not close")
 	}
 }
+
+// Return codes for refused publishes (§5.3.10): ACL, congestion.
+func TestPublishReturnCodes(t *testing.T) {
+	t.Run("denied", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.ctx.deny["publish:no"] = true
+		c := e.dial()
+		c.connect("c", true, 60)
+		id := c.register("no")
+		c.send(&snc.Publish{QoS: 2, TopicID: id, MsgID: 4})
+		if a := one[*snc.Puback](c); a.ReturnCode != snc.RejectedNotSupported {
+			t.Fatalf("PUBACK %v", a.ReturnCode)
+		}
+		c.send(&snc.Pubrel{MsgID: 4}) // nothing awaits release: PUBCOMP all the same
+		one[*snc.Pubcomp](c)
+	})
+	t.Run("denied disconnects", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.ctx.deny["publish:no"], e.ctx.denyAction = true, "disconnect"
+		c := e.dial()
+		c.connect("c", true, 60)
+		id := c.register("no")
+		c.send(&snc.Publish{QoS: 1, TopicID: id, MsgID: 4})
+		if ms := c.recv(); len(ms) != 1 || ms[0].Type() != snc.TypeDisconnect || !c.closed() {
+			t.Fatalf("got %v, closed %v", types(ms), c.closed())
+		}
+	})
+	t.Run("congestion", func(t *testing.T) {
+		e := newEnv(t, func(_ *Config, b *broker.Config) { b.Session.MaxAwaitingRel = 1 })
+		c := e.dial()
+		c.connect("c", true, 60)
+		id := c.register("q")
+		c.send(&snc.Publish{QoS: 2, TopicID: id, MsgID: 1})
+		one[*snc.Pubrec](c)
+		c.send(&snc.Publish{QoS: 2, TopicID: id, MsgID: 2})
+		if a := one[*snc.Puback](c); a.ReturnCode != snc.RejectedCongestion || a.MsgID != 2 {
+			t.Fatalf("PUBACK %+v", a)
+		}
+	})
+}
+
+// A client that answers a delivery with "invalid topic id" has lost the
+// registration: the next message on that topic is registered again.
+func TestClientForgotRegistration(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial()
+	c.connect("c", true, 60)
+	c.subscribe(&snc.Subscribe{QoS: 1, TopicName: "f/#"})
+	e.ctx.Publish(&core.Message{Topic: "f/1", QoS: 1, Payload: []byte("a")})
+	reg := one[*snc.Register](c)
+	c.send(&snc.Regack{TopicID: reg.TopicID, MsgID: reg.MsgID})
+	p := one[*snc.Publish](c)
+	c.send(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: snc.RejectedInvalidTopic})
+	e.ctx.Publish(&core.Message{Topic: "f/1", QoS: 1, Payload: []byte("b")})
+	if r := one[*snc.Register](c); r.TopicName != "f/1" {
+		t.Fatalf("REGISTER %+v", r)
+	}
+}
+
+func TestUnsubscribePredefined(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial()
+	c.connect("c", true, 60)
+	c.subscribe(&snc.Subscribe{TopicIDType: snc.TopicPredefined, TopicID: 1})
+	c.send(&snc.Unsubscribe{TopicIDType: snc.TopicPredefined, TopicID: 1, MsgID: 9})
+	one[*snc.Unsuback](c)
+	e.ctx.Publish(&core.Message{Topic: "pre/one"})
+	if ms := c.recv(); len(ms) != 0 {
+		t.Fatalf("got %v", types(ms))
+	}
+}
