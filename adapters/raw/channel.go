@@ -64,10 +64,10 @@ type channel struct {
 	// The keepalive is checked every keepalive/2: a check that finds no
 	// frame since the one before counts a silent tick, two close. Setting a
 	// timer per frame would cost more than a flag.
-	keepalive time.Duration
-	active    bool // a frame arrived since the last check
-	silent    uint8
-	timerNames   []string // handler timer i+1 is named timerNames[i]
+	keepalive  time.Duration
+	active     bool // a frame arrived since the last check
+	silent     uint8
+	timerNames []string // handler timer i+1 is named timerNames[i]
 
 	// This call's output: frames encoded back to back in wbuf, frame i
 	// ending at ends[i]; timers set; the reason to close.
