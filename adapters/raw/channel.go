@@ -57,6 +57,8 @@ type channel struct {
 	client core.ClientInfo
 	sess   *session.Session
 	mount  string // the expanded mountpoint
+	up     string // the expanded up_topic (config-only mode)
+	resume bool   // a resumed session's unacknowledged messages are still to be written
 
 	handler Handler // nil: config-only mode
 	hc      hconn
@@ -239,6 +241,11 @@ func (c *channel) HandleDeliver() adapters.Replies {
 	if c.phase != phaseConnected {
 		return adapters.Replies{}
 	}
+	if c.resume {
+		c.resume = false
+		c.dbuf = c.sess.Resume(c.dbuf[:0])
+		c.writeDeliveries()
+	}
 	more := c.deliver(time.Now())
 	r := c.reply()
 	r.More = more && c.shutdown == nil
@@ -415,16 +422,19 @@ func (c *channel) connect(clientID, username string, password []byte) error {
 	c.phase = phaseConnected
 	c.ev(c.log.Debug()).Bool("session_present", res.SessionPresent).Msg("client_connected")
 
-	// A resumed session's unacknowledged messages go first, in order.
-	c.dbuf = c.sess.Resume(c.dbuf[:0])
-	c.writeDeliveries()
-
-	if c.handler == nil && c.cfg.DnTopic != "" {
-		if err := c.subscribe(expand(c.cfg.DnTopic, &c.client), c.cfg.DnQoS); err != nil && !errors.Is(err, ErrNotAuthorized) {
-			c.ev(c.log.Warn()).Err(err).Msg("subscribe_failed")
+	if c.handler == nil {
+		c.up = expand(c.cfg.UpTopic, &c.client)
+		if c.cfg.DnTopic != "" {
+			if err := c.subscribe(expand(c.cfg.DnTopic, &c.client), c.cfg.DnQoS); err != nil && !errors.Is(err, ErrNotAuthorized) {
+				c.ev(c.log.Warn()).Err(err).Msg("subscribe_failed")
+			}
 		}
 	}
-	c.deliver(time.Now())
+	// Deliveries (a resumed session's unacknowledged messages first) are
+	// written from HandleDeliver, never from inside this call: a handler
+	// calling Authenticate gets no OnMessage before it returns.
+	c.resume = res.SessionPresent
+	c.handle.Notify()
 	return nil
 }
 
@@ -432,7 +442,7 @@ func (c *channel) connect(clientID, username string, password []byte) error {
 // Denied by authorization: dropped with a log line, or closed when
 // authorization.deny_action is disconnect.
 func (c *channel) publishUp(frame []byte) {
-	err := c.publish(expand(c.cfg.UpTopic, &c.client), frame, c.cfg.UpQoS, c.cfg.UpRetain)
+	err := c.publish(c.up, frame, c.cfg.UpQoS, c.cfg.UpRetain)
 	if err != nil && !errors.Is(err, ErrNotAuthorized) {
 		c.ev(c.log.Warn()).Err(err).Msg("publish_failed")
 	}
@@ -455,12 +465,11 @@ func (c *channel) publish(topic string, payload []byte, qos core.QoS, retain boo
 		return fmt.Errorf("%w: publish %s", ErrNotAuthorized, topic)
 	}
 	m := &core.Message{
-		Topic:     c.mount + topic,
-		Payload:   append([]byte(nil), payload...), // the frame points into the read buffer
-		QoS:       qos,
-		Retain:    retain,
-		From:      c.client.ClientID,
-		Timestamp: time.Now(),
+		Topic:   c.mount + topic,
+		Payload: append([]byte(nil), payload...), // the frame points into the read buffer
+		QoS:     qos,
+		Retain:  retain,
+		From:    c.client.ClientID,
 	}
 	if _, err := c.ctx.Publish(m); err != nil {
 		return fmt.Errorf("raw: publish %s: %w", topic, err)

@@ -231,3 +231,33 @@ func TestRegister(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerNoReentrantOnMessage: a retained message matching a
+// subscription made inside OnFrame arrives in a later OnMessage, never
+// inside the Subscribe or Authenticate call.
+func TestHandlerNoReentrantOnMessage(t *testing.T) {
+	var events []string
+	h := &scripted{
+		onFrame: func(c Conn, f []byte) {
+			events = append(events, "frame:begin")
+			if err := c.Authenticate(string(f), "", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Subscribe("cfg/"+c.ClientID(), core.QoS1); err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, "frame:end")
+		},
+		onMessage: func(_ Conn, m *core.Message) { events = append(events, "message:"+string(m.Payload)) },
+	}
+	e := handlerEnv(t, h)
+	if _, err := e.b.Publish(&core.Message{Topic: "cfg/dev", Payload: []byte("v1"), QoS: core.QoS1, Retain: true}); err != nil {
+		t.Fatal(err)
+	}
+	d := e.dial("127.0.0.1:7007")
+	d.Feed([]byte("dev\n"))
+	d.Pump()
+	if got := strings.Join(events, ","); got != "frame:begin,frame:end,message:v1" {
+		t.Fatalf("events %s", got)
+	}
+}
