@@ -48,14 +48,14 @@ func (c *testContext) Authorize(_ *core.ClientInfo, a core.Action, topic string,
 func (c *testContext) DenyAction() string { return "ignore" }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	b    *broker.Broker
 	ctx  *testContext
 	logs *logBuf
 	ad   *raw.Adapter
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
@@ -225,5 +225,32 @@ func TestAdapterConformance(t *testing.T) {
 		},
 		Hello:   frame(Hello("conf", "")),
 		Garbage: []byte{0xff, 0xff}, // a length over max_length
+	})
+}
+
+// FuzzDecode feeds any bytes, after a HELLO or not, through the framer and
+// the handler's frame parsing: never a panic (which the channel would
+// recover and log as handler_panic), and any close is one of the
+// protocol's own reasons.
+func FuzzDecode(f *testing.F) {
+	f.Add(true, frame(Reading(1, 21500)))
+	f.Add(false, frame(Hello("x", "secret")))
+	f.Add(true, []byte{0, 1, TypePing, 0, 0})
+	f.Add(true, []byte{0xff, 0xff, 0})
+	f.Fuzz(func(t *testing.T, hello bool, b []byte) {
+		e := newEnv(t)
+		d := adaptertest.Dial(t, e.ad, e.ctx, "127.0.0.1:6004")
+		if hello {
+			d.Feed(frame(Hello("fuzz", "")))
+		}
+		d.Feed(b)
+		d.Pump()
+		if strings.Contains(e.logs.String(), "handler_panic") {
+			t.Fatalf("handler panicked: %s", e.logs)
+		}
+		if closed, err := d.Closed(); closed && !errors.Is(err, ErrBadFrame) && !errors.Is(err, ErrRefused) &&
+			!strings.Contains(err.Error(), "raw:") {
+			t.Fatalf("closed for %v", err)
+		}
 	})
 }
