@@ -2,11 +2,15 @@ package edge
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"net"
+	"os"
+	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,5 +166,67 @@ func TestRawSensorHandler(t *testing.T) {
 	}
 	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
 		t.Fatalf("after ERROR: %v, want EOF", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer a child process writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestRawMosquittoClients is the acceptance with the real mosquitto
+// clients on the MQTT side (a Go socket plays nc): mosquitto_sub -t
+// 'raw/#' -v prints the device's line, and mosquitto_pub's message
+// reaches the device as a line.
+func TestRawMosquittoClients(t *testing.T) {
+	for _, tool := range []string{"mosquitto_sub", "mosquitto_pub"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s not installed (.ci/run installs it)", tool)
+			}
+			t.Skipf("%s not installed: apt-get install mosquitto-clients", tool)
+		}
+	}
+	e := newMQTTEdge(t)
+	_, port, _ := net.SplitHostPort(e.tcp(t).Addr().String())
+	rs := e.raw(t, raw.DefaultConfig())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := &syncBuffer{}
+	sub := exec.CommandContext(ctx, "mosquitto_sub", "-h", "127.0.0.1", "-p", port, "-i", "mosq-raw", "-t", "raw/#", "-v", "-C", "1")
+	sub.Stdout, sub.Stderr = out, out
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(t, 5*time.Second, func() bool { return len(e.b.Subscriptions("mosq-raw")) == 1 }) {
+		t.Fatalf("mosquitto_sub did not subscribe: %s", out.String())
+	}
+	dev := dialTCP(t, rs)
+	id := dev.LocalAddr().String()
+	if _, err := dev.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Wait(); err != nil {
+		t.Fatalf("mosquitto_sub: %v\n%s", err, out.String())
+	}
+	if want := "raw/" + id + "/up hello\n"; out.String() != want {
+		t.Fatalf("mosquitto_sub printed %q, want %q", out.String(), want)
+	}
+	pub := exec.CommandContext(ctx, "mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-t", "raw/"+id+"/dn", "-m", "cmd")
+	if b, err := pub.CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub: %v\n%s", err, b)
+	}
+	line, err := bufio.NewReader(dev).ReadString('\n')
+	if err != nil || line != "cmd\n" {
+		t.Fatalf("device read %q %v, want \"cmd\\n\"", line, err)
 	}
 }
