@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"gopkg.in/yaml.v3"
 
 	"github.com/manifold-iot/manifold/adapters"
 	"github.com/manifold-iot/manifold/adapters/adaptertest"
@@ -412,5 +413,47 @@ func TestExpand(t *testing.T) {
 	ci := &core.ClientInfo{ClientID: "dev", Username: "u"}
 	if got := expand("a/${clientid}/{clientid}/${username}/${peerhost}", ci); got != "a/dev/dev/u/" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestConfigYAML decodes the listener block README.md documents: every key
+// is a field, durations and QoS parse, and the result validates.
+func TestConfigYAML(t *testing.T) {
+	doc := `
+framing:
+  type: length
+  max_length: 1024
+  length_bytes: 4
+  endian: little
+  length_includes_header: true
+handler: ""
+up_topic: "raw/${clientid}/up"
+up_qos: 1
+up_retain: true
+dn_topic: "raw/${clientid}/dn"
+dn_qos: 2
+clientid_regex: '^ID:(\w+)'
+publish_id_frame: false
+idle_timeout: 90s
+clean_session: false
+session_expiry: 2h
+mountpoint: "site/"
+`
+	c := DefaultConfig()
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Framing: rawcodec.Config{Type: "length", MaxLength: 1024, LengthBytes: 4, Endian: "little", LengthIncludesHeader: true},
+		UpTopic: "raw/${clientid}/up", UpQoS: 1, UpRetain: true, DnTopic: "raw/${clientid}/dn", DnQoS: 2,
+		ClientIDRegex: `^ID:(\w+)`, IdleTimeout: 90 * time.Second, SessionExpiry: 2 * time.Hour, Mountpoint: "site/",
+	}
+	if c != want {
+		t.Fatalf("decoded %+v\nwant    %+v", c, want)
 	}
 }
