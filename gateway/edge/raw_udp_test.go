@@ -1,7 +1,4 @@
-//go:build edgeudp
-
-// Drop the build tag once gateway/edge/udp.go (branch h-sn) is merged:
-// these tests run the raw adapter on the gnet UDP driver.
+// These tests run the raw adapter on the gnet UDP driver.
 
 package edge
 
