@@ -61,6 +61,10 @@ type Config struct {
 	Format     string // table or kv
 	Quiet      bool
 	StartIndex int
+
+	// ready, when set, is called once every subscription is acknowledged and
+	// before publishing starts (tests use it to start a separate publisher).
+	ready func()
 }
 
 // Addr is the broker address host:port with the transport's default port.

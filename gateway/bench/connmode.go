@@ -125,9 +125,21 @@ connecting:
 	var connectedRSS procSample
 	measured := cfg.PID == 0
 	lastPing := holdStart
-	for ctx.Err() == nil && time.Since(holdStart) < max(cfg.Duration, settle) {
+	hold := cfg.Duration
+	if res.Connected == 0 {
+		hold = time.Millisecond // nothing to hold
+	} else if cfg.PID > 0 {
+		hold = max(hold, settle)
+	}
+	holdEnd := time.NewTimer(hold)
+	defer holdEnd.Stop()
+holding:
+	for {
 		select {
 		case <-ctx.Done():
+			break holding
+		case <-holdEnd.C:
+			break holding
 		case <-tick.C:
 			line("holding")
 			if !measured && time.Since(holdStart) >= settle {

@@ -169,6 +169,9 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 	}
 
 	// Go.
+	if cfg.ready != nil {
+		cfg.ready()
+	}
 	for _, s := range subs {
 		go s.run()
 	}
@@ -211,6 +214,12 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 	}
 
 	// Publish phase (sub mode: the whole receive phase).
+	var limitPoll <-chan time.Time
+	if cfg.Mode == ModeSub && cfg.Limit > 0 {
+		lp := time.NewTicker(20 * time.Millisecond)
+		defer lp.Stop()
+		limitPoll = lp.C
+	}
 	publishing := true
 	pd := pubsDone
 	for publishing {
@@ -229,7 +238,8 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 		case now := <-tick.C:
 			prog.line()
 			keepAlive(now)
-			if cfg.Mode == ModeSub && cfg.Limit > 0 && sumSubs(subs, func(s *subscriber) uint64 { return s.recv.Load() }) >= cfg.Limit {
+		case <-limitPoll:
+			if sumSubs(subs, func(s *subscriber) uint64 { return s.recv.Load() }) >= cfg.Limit {
 				publishing = false
 			}
 		}
