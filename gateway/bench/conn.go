@@ -270,6 +270,14 @@ type client struct {
 	lastWrite atomic.Int64 // unix nanos of the last flush, for keep-alive pings
 	closing   atomic.Bool  // we are disconnecting: a read error is expected
 	recvMax   uint16       // the broker's Receive Maximum
+
+	// A publisher counts a message as sent once the bytes holding it have
+	// been written to the socket, not when they enter the buffer: a run
+	// that ends while the broker is not reading does not count messages
+	// that never left. Guarded by mu.
+	pending int            // publishes in w not yet written
+	pktLen  int            // size of one publish packet
+	sent    *atomic.Uint64 // where written publishes are counted; nil for subscribers
 }
 
 func newClient(rc *rawConn, version byte) *client {
@@ -359,7 +367,41 @@ func (c *client) flushLocked() error {
 		return nil
 	}
 	c.lastWrite.Store(time.Now().UnixNano())
-	return c.w.Flush()
+	err := c.w.Flush()
+	if c.sent != nil && c.pending > 0 {
+		done := c.pending
+		if err != nil {
+			// Partly written: the bytes left are the newest publishes
+			// (acknowledgements mixed in make this a slight overcount of
+			// what is left, so sent is never overstated).
+			left := min((c.w.Buffered()+c.pktLen-1)/c.pktLen, c.pending)
+			done -= left
+		}
+		c.sent.Add(uint64(done))
+		c.pending = 0
+	}
+	return err
+}
+
+// writePublish buffers one publish packet, flushing first when it would not
+// fit, so the buffer only ever holds whole publishes (and small acks).
+func (c *client) writePublish(pkt []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.w.Available() < len(pkt) && c.w.Buffered() > 0 {
+		if err := c.flushLocked(); err != nil {
+			return err
+		}
+	}
+	if _, err := c.w.Write(pkt); err != nil {
+		return err
+	}
+	c.pending++
+	if c.w.Buffered() == 0 { // larger than the buffer: bufio wrote it directly
+		c.sent.Add(uint64(c.pending))
+		c.pending = 0
+	}
+	return nil
 }
 
 // pingIfIdle sends PINGREQ when nothing was written for half the keep-alive
@@ -377,6 +419,7 @@ func (c *client) pingIfIdle(keepAlive uint16, now time.Time) {
 // disconnect sends DISCONNECT (normal disconnection) and closes the socket.
 func (c *client) disconnect() {
 	c.closing.Store(true)
+	_ = c.rc.nc.SetWriteDeadline(time.Now().Add(time.Second)) // a broker that does not read cannot hold us
 	c.mu.Lock()
 	_, _ = c.w.Write(disconnectPkt[:])
 	_ = c.flushLocked()

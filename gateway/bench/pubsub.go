@@ -18,8 +18,8 @@ type publisher struct {
 	every time.Duration // pacing: one message per every; 0 = no pacing
 	magic uint32
 
-	free     chan uint16 // packet ids not in flight: the QoS 1/2 window
-	sent     atomic.Uint64
+	free     chan uint16   // packet ids not in flight: the QoS 1/2 window
+	sent     atomic.Uint64 // written to the socket (see client.pending)
 	acked    atomic.Uint64
 	rejected atomic.Uint64 // v5 acks with a failure reason code
 	stalled  atomic.Bool   // gave up waiting for the window
@@ -37,6 +37,9 @@ func (p *publisher) run(start time.Time, stop *atomic.Bool, stopCh <-chan struct
 		return // topics were validated by Parse; nothing else can fail
 	}
 	payload := pkt[len(pkt)-size:]
+	p.cl.mu.Lock()
+	p.cl.sent, p.cl.pktLen = &p.sent, len(pkt)
+	p.cl.mu.Unlock()
 	// Fixed header: type byte, then the remaining length (1..4 bytes, MSB
 	// continuation); the packet id follows the topic (MQTT 5.0 §3.3.2).
 	hdr := 2
@@ -96,10 +99,9 @@ func (p *publisher) run(start time.Time, stop *atomic.Bool, stopCh <-chan struct
 			binary.BigEndian.PutUint16(pkt[pidOff:], id)
 		}
 		PutSeq(payload, seq, time.Now().UnixNano())
-		if p.cl.write(pkt) != nil {
+		if p.cl.writePublish(pkt) != nil {
 			return
 		}
-		p.sent.Add(1)
 	}
 }
 

@@ -181,7 +181,18 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 	var stop atomic.Bool
 	stopCh := make(chan struct{})
 	var stopOnce sync.Once
-	halt := func() { stopOnce.Do(func() { stop.Store(true); close(stopCh) }) }
+	halt := func() {
+		stopOnce.Do(func() {
+			stop.Store(true)
+			close(stopCh)
+			// A publisher blocked in a write because the broker stopped
+			// reading gets a second more, then gives up: what it could not
+			// write is not counted as sent.
+			for _, c := range pubClients {
+				_ = c.rc.nc.SetWriteDeadline(time.Now().Add(time.Second))
+			}
+		})
+	}
 	start := time.Now()
 	stall := cfg.Drain
 	if stall <= 0 {
@@ -247,8 +258,8 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 	halt()
 	<-pubsDone
 	pubEnd := time.Now()
-	for _, p := range pubs {
-		_ = p.cl.flush()
+	for _, c := range pubClients {
+		_ = c.rc.nc.SetWriteDeadline(time.Time{}) // QoS 2 still sends PUBREL while draining
 	}
 
 	// Drain: wait for acknowledgements and deliveries, at most cfg.Drain, and
