@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +27,13 @@ func startBroker(t *testing.T, key string) (string, int) {
 	cfg.Listeners.WS["default"].Enable = key == "ws:default"
 	cfg.Dashboard.Listeners.HTTP.Enable = false
 	cfg.Authorization.Sources = nil
+	return startConfigured(t, cfg, key)
+}
+
+// startConfigured runs an in-process Manifold with cfg and returns the host
+// and port of the listener key.
+func startConfigured(t *testing.T, cfg *config.Config, key string) (string, int) {
+	t.Helper()
 	srv, err := gateway.New(cfg, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -198,5 +207,51 @@ func TestConnRefusedIsAnError(t *testing.T) {
 	res, err := Run(context.Background(), parse(t, "conn", "-p", strconv.Itoa(port), "-c", "3", "--quiet"), nil)
 	if err == nil || res == nil || res.Failed != 3 || !strings.Contains(res.FirstError, "refused") {
 		t.Errorf("err %v res %+v", err, res)
+	}
+}
+
+func TestPubSubOverTLS(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("openssl not installed (CI must install it)")
+		}
+		t.Skip("openssl not installed: apt-get install openssl")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("../../scripts/gen-certs.sh", dir).CombinedOutput(); err != nil {
+		t.Fatalf("gen-certs.sh: %v\n%s", err, out)
+	}
+	for _, tc := range []struct{ key, flag string }{{"ssl:default", ""}, {"wss:default", "--ws"}} {
+		t.Run(tc.key, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Listeners.TCP["default"].Enable = false
+			cfg.Listeners.WS["default"].Enable = false
+			cfg.Dashboard.Listeners.HTTP.Enable = false
+			cfg.Authorization.Sources = nil
+			certs := func(o *config.SSLOptions) {
+				o.Certfile = filepath.Join(dir, "cert.pem")
+				o.Keyfile = filepath.Join(dir, "key.pem")
+				o.Cacertfile = filepath.Join(dir, "cacert.pem")
+			}
+			ssl, wss := cfg.Listeners.SSL["default"], cfg.Listeners.WSS["default"]
+			ssl.Bind, wss.Bind = "127.0.0.1:0", "127.0.0.1:0"
+			certs(&ssl.SSLOptions)
+			certs(&wss.SSLOptions)
+			cfg.Listeners.SSL["default"].Enable = tc.key == "ssl:default"
+			cfg.Listeners.WSS["default"].Enable = tc.key == "wss:default"
+			host, port := startConfigured(t, cfg, tc.key)
+			args := []string{"pubsub", "-h", host, "-p", strconv.Itoa(port), "--tls", "--tls-verify", "--cacert",
+				filepath.Join(dir, "cacert.pem"), "-c", "2", "-q", "1", "-L", "500", "--quiet"}
+			if tc.flag != "" {
+				args = append(args, tc.flag)
+			}
+			res, err := Run(context.Background(), parse(t, args...), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Sent != 500 || res.Received != 500 || res.Lost != 0 || res.Duplicated != 0 || len(res.Errors) != 0 {
+				t.Errorf("result %+v", res)
+			}
+		})
 	}
 }
