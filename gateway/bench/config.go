@@ -164,7 +164,7 @@ func Parse(args []string, stderr io.Writer) (*Config, error) {
 	fs.Int64Var(&limit, "L", 0, "total message `limit` (pub, pubsub: sent; sub: received); 0 = none")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "publish phase, or conn hold time")
 	fs.IntVar(&c.Inflight, "inflight", 64, "QoS 1/2 window of unacknowledged publishes per publisher (1..65535)")
-	fs.Float64Var(&c.Rate, "rate", 0, "total publish `rate` in msg/s over all publishers; 0 = no limit")
+	fs.Float64Var(&c.Rate, "rate", 0, "total publish `rate` in msg/s over all publishers (overrides -I); 0 = no limit")
 	fs.BoolVar(&c.TLS, "tls", false, "connect with TLS")
 	fs.BoolVar(&c.TLSVerify, "tls-verify", false, "verify the broker certificate (default: do not, test certificates)")
 	fs.StringVar(&c.CACert, "cacert", "", "PEM `file` of CAs for --tls-verify")

@@ -246,7 +246,8 @@ func (r *Result) WriteKV(w io.Writer) {
 
 // WriteTable writes the summary as an aligned table.
 func (r *Result) WriteTable(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var sb strings.Builder
+	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
 	row := func(k, v, note string) { fmt.Fprintf(tw, "%s\t%s\t%s\n", k, v, note) }
 	fmt.Fprintf(tw, "manifold bench %s: %s %s, MQTT %s", r.Mode, r.Transport, r.Addr, versionName(r.Version))
 	if r.Mode != ModeConn {
@@ -300,6 +301,13 @@ func (r *Result) WriteTable(w io.Writer) {
 		row("error", e, "")
 	}
 	_ = tw.Flush()
+	var out strings.Builder
+	for _, l := range strings.SplitAfter(sb.String(), "\n") {
+		if t := strings.TrimRight(l, " \n"); t != "" {
+			out.WriteString(t + "\n")
+		}
+	}
+	_, _ = io.WriteString(w, out.String())
 }
 
 func versionName(v byte) string {
