@@ -15,6 +15,7 @@ type Tracker struct {
 type pubTrack struct {
 	seen []uint64 // bitset of sequence numbers; grows with the highest one (1 bit per message)
 	last uint64
+	low  uint64 // lowest sequence number seen
 	any  bool
 }
 
@@ -35,6 +36,9 @@ func (t *Tracker) Observe(pub uint32, seq uint64) bool {
 	}
 	if p.any && seq < p.last {
 		t.OutOfOrder++
+	}
+	if !p.any || seq < p.low {
+		p.low = seq
 	}
 	p.last, p.any = seq, true
 	if seq > maxTrackedSeq {
@@ -57,9 +61,10 @@ func (t *Tracker) Observe(pub uint32, seq uint64) bool {
 	return true
 }
 
-// Gaps counts, over every publisher seen, the sequence numbers below the
-// highest one seen that never arrived: the loss a lone subscriber can see
-// (it cannot see messages lost after the last one it received).
+// Gaps counts, over every publisher seen, the sequence numbers between the
+// lowest and the highest one seen that never arrived: the loss a lone
+// subscriber can see (not messages lost before the first or after the last
+// one it received, and a subscriber that joins late misses nothing).
 func (t *Tracker) Gaps() uint64 {
 	var gaps uint64
 	for _, p := range t.pubs {
@@ -72,7 +77,7 @@ func (t *Tracker) Gaps() uint64 {
 			n += uint64(bits.OnesCount64(word))
 		}
 		if n > 0 {
-			gaps += hi + 1 - n
+			gaps += hi - p.low + 1 - n
 		}
 	}
 	return gaps
