@@ -255,3 +255,17 @@ func TestPubSubOverTLS(t *testing.T) {
 		})
 	}
 }
+
+// A subscriber that only receives still pings within the keep-alive, so the
+// broker does not close it (MQTT 5.0 §3.1.2.10) during a long quiet run.
+func TestQuietClientsStayConnected(t *testing.T) {
+	host, port := startBroker(t, "tcp:default")
+	res, err := Run(context.Background(), parse(t, "sub", "-h", host, "-p", strconv.Itoa(port), "-c", "2",
+		"-k", "1", "--duration", "2500ms", "--quiet"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 0 {
+		t.Errorf("clients were closed: %v", res.Errors)
+	}
+}
