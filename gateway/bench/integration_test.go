@@ -261,7 +261,7 @@ func TestPubSubOverTLS(t *testing.T) {
 func TestQuietClientsStayConnected(t *testing.T) {
 	host, port := startBroker(t, "tcp:default")
 	res, err := Run(context.Background(), parse(t, "sub", "-h", host, "-p", strconv.Itoa(port), "-c", "2",
-		"-k", "1", "--duration", "2500ms", "--quiet"), nil)
+		"-k", "2", "--duration", "3500ms", "--quiet"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
