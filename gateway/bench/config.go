@@ -189,7 +189,7 @@ func Parse(args []string, stderr io.Writer) (*Config, error) {
 		return nil, errors.New("missing mode: pub, sub, pubsub or conn")
 	}
 	switch args[0] {
-	case "-help", "--help", "help", "-?":
+	case "-h", "-help", "--help", "help", "-?": // -h is the host only after the mode
 		fs.SetOutput(stderr)
 		fs.Usage()
 		return nil, ErrHelp

@@ -115,6 +115,7 @@ func TestMainExitCodes(t *testing.T) {
 		err  string
 	}{
 		{[]string{"-help"}, exitOK, "Usage: manifold bench"},
+		{[]string{"-h"}, exitOK, "Usage: manifold bench"},
 		{[]string{"pub", "-help"}, exitOK, "-inflight"},
 		{[]string{"pub", "-q", "9"}, exitUsage, "-q: QoS must be 0, 1 or 2"},
 		{[]string{"pub", "-p", "1", "-L", "1", "--quiet"}, exitFailed, "connecting publishers"},

@@ -37,7 +37,9 @@
 #   conn    $CONNS idle connections from 8 source addresses (fd hard limit
 #           must exceed it: ulimit -n), CONNACK/s and broker RSS per connection
 #
-# Every generator run is bounded by its duration, its drain and `timeout`.
+# Every generator run is bounded by a message count ($COUNT, fanout0 a
+# hundredth of it: each message makes 100 deliveries), its duration, its
+# drain and `timeout`.
 # Numbers on a shared machine are noisy: read ratios and CPU per message, not
 # absolute rates. This is a benchmark, not a test: nothing here fails on a
 # figure. Exit status is non-zero only when the rig cannot be set up.
@@ -55,6 +57,7 @@ Q_PORT=${Q_PORT:-18932}
 BROKER_CPU=${BROKER_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
 RUN_TIMEOUT=${RUN_TIMEOUT:-180}
+COUNT=${COUNT:-40000000} # most messages published in one run (8 publishers share it)
 MQTTLOAD_SRC=${MQTTLOAD_SRC:-}
 
 log() { echo "compare: $*" >&2; }
@@ -152,11 +155,11 @@ gen_cmd() { # $1 gen $2 scenario $3 port $4 pid -> argv on stdout, one per line
   if [ "$g" = mqttload ]; then
     local c=("$MQTTLOAD" -addr "127.0.0.1:$port" -pid "$pid" -size 64 -dur "$DUR" -drain 15s)
     case $s in
-      fanin0) c+=(-scenario fanin -qos 0 -pubs 8 -subs 1);;
-      fanin1) c+=(-scenario fanin -qos 1 -inflight 64 -pubs 8 -subs 1);;
-      fanout0) c+=(-scenario fanout -qos 0 -subs 100);;
-      lat0) c+=(-scenario fanin -qos 0 -pubs 8 -subs 1 -rate 20000);;
-      lat1) c+=(-scenario fanin -qos 1 -inflight 64 -pubs 8 -subs 1 -rate 20000);;
+      fanin0) c+=(-scenario fanin -qos 0 -pubs 8 -subs 1 -count $((COUNT / 8)));;
+      fanin1) c+=(-scenario fanin -qos 1 -inflight 64 -pubs 8 -subs 1 -count $((COUNT / 8)));;
+      fanout0) c+=(-scenario fanout -qos 0 -subs 100 -count $((COUNT / 100)));;
+      lat0) c+=(-scenario fanin -qos 0 -pubs 8 -subs 1 -rate 20000 -count $((COUNT / 8)));;
+      lat1) c+=(-scenario fanin -qos 1 -inflight 64 -pubs 8 -subs 1 -rate 20000 -count $((COUNT / 8)));;
       conn) c=("$MQTTLOAD" -addr "127.0.0.1:$port" -pid "$pid" -scenario conn -conns "$CONNS" -srcips 8 -hold "$HOLD" -dur 60s);;
     esac
   else
@@ -164,12 +167,16 @@ gen_cmd() { # $1 gen $2 scenario $3 port $4 pid -> argv on stdout, one per line
     case $s in
       fanin0) c+=(pubsub -c 8 --subs 1 -t 'load/%i' --sub-topic '#' -q 0);;
       fanin1) c+=(pubsub -c 8 --subs 1 -t 'load/%i' --sub-topic '#' -q 1 --inflight 64);;
-      fanout0) c+=(pubsub -c 1 --subs 100 -t load/0 -q 0);;
+      fanout0) c+=(pubsub -c 1 --subs 100 -t load/0 -q 0 -L $((COUNT / 100)));;
       lat0) c+=(pubsub -c 8 --subs 1 -t 'load/%i' --sub-topic '#' -q 0 --rate 20000);;
       lat1) c+=(pubsub -c 8 --subs 1 -t 'load/%i' --sub-topic '#' -q 1 --inflight 64 --rate 20000);;
       conn) c+=(conn -c "$CONNS" --ifaddr "$ifaddrs_manifold" --duration "$HOLD");;
     esac
     c+=(-p "$port" --pid "$pid" --format kv --quiet)
+    case $s in
+      conn | fanout0) ;;
+      *) c+=(-L "$COUNT");;
+    esac
     [ "$s" != conn ] && c+=(-s 64 --duration "$DUR" --drain 15s)
   fi
   printf '%s\n' "${c[@]}"
