@@ -16,6 +16,7 @@ type publisher struct {
 	qos   byte
 	count uint64        // messages to send; 0 = until stopped
 	every time.Duration // pacing: one message per every; 0 = no pacing
+	phase time.Duration // offset of this publisher's schedule, so paced publishers take turns instead of bursting together
 	magic uint32
 
 	free     chan uint16   // packet ids not in flight: the QoS 1/2 window
@@ -59,7 +60,7 @@ func (p *publisher) run(start time.Time, stop *atomic.Bool, stopCh <-chan struct
 			return
 		}
 		if p.every > 0 {
-			next := start.Add(time.Duration(seq) * p.every)
+			next := start.Add(time.Duration(seq)*p.every + p.phase)
 			if d := time.Until(next); d > 0 {
 				if p.cl.flush() != nil {
 					return

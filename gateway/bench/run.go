@@ -101,14 +101,11 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 		magic = rmagic
 	}
 	res := newResult(cfg)
-	var before procSample
-	if cfg.PID > 0 {
-		var err error
-		if before, err = sampleProc(cfg.PID); err != nil {
+	if cfg.PID > 0 { // fail before connecting anything
+		if _, err := sampleProc(cfg.PID); err != nil {
 			return nil, err
 		}
 	}
-	genBefore := selfCPU()
 
 	// Subscribers first, so nothing published is missed.
 	nsub, npub := cfg.Subscribers(), cfg.Publishers()
@@ -148,7 +145,8 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 	for i, cl := range pubClients {
 		p := &publisher{
 			cl: cl, id: uint32(cfg.StartIndex + i), topic: Expand(cfg.Topic, cfg.StartIndex+i, pubID(i)),
-			qos: cfg.QoS, every: every, magic: magic, done: make(chan struct{}),
+			qos: cfg.QoS, every: every, phase: every * time.Duration(i) / time.Duration(npub),
+			magic: magic, done: make(chan struct{}),
 		}
 		if cfg.Limit > 0 {
 			p.count = cfg.Limit / uint64(npub)
@@ -168,7 +166,13 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 		pubs[i] = p
 	}
 
-	// Go.
+	// Go. The broker's CPU is counted from here: connecting and
+	// subscribing are not part of the per-message cost.
+	var before procSample
+	if cfg.PID > 0 {
+		before, _ = sampleProc(cfg.PID)
+	}
+	genBefore := selfCPU()
 	if cfg.ready != nil {
 		cfg.ready()
 	}
@@ -264,7 +268,14 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 
 	// Drain: wait for acknowledgements and deliveries, at most cfg.Drain, and
 	// no longer than cfg.Idle without progress.
-	expected := expectedDeliveries(cfg, pubs, subs)
+	fanout := deliveriesPerMessage(cfg, pubs, subs)
+	expectedNow := func() uint64 {
+		var n uint64
+		for i, p := range pubs {
+			n += fanout[i] * p.sent.Load()
+		}
+		return n
+	}
 	if npub > 0 {
 		drainEnd := time.After(cfg.Drain)
 		poll := time.NewTicker(20 * time.Millisecond)
@@ -278,7 +289,7 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 				acked += p.acked.Load()
 			}
 			recv := sumSubs(subs, func(s *subscriber) uint64 { return s.unique.Load() })
-			if (cfg.QoS == 0 || acked >= sent) && (nsub == 0 || recv >= expected) {
+			if (cfg.QoS == 0 || acked >= sent) && (nsub == 0 || recv >= expectedNow()) {
 				break
 			}
 			if c := acked + recv; c != lastCount {
@@ -320,7 +331,7 @@ func runMessages(ctx context.Context, cfg *Config, d *dialer, progress io.Writer
 		}
 	}
 	res.GenCPU = selfCPU() - genBefore
-	res.collect(start, pubEnd, end, pubs, subs, expected)
+	res.collect(start, pubEnd, end, pubs, subs, expectedNow())
 	return res, nil
 }
 
@@ -332,17 +343,15 @@ func sumSubs(subs []*subscriber, f func(*subscriber) uint64) uint64 {
 	return n
 }
 
-// expectedDeliveries is, in pubsub mode, the number of deliveries the
-// publishers' sent messages should make: per message, one per matching
-// non-shared subscription and one per matching shared group. It is read after
-// the publish phase, when sent no longer changes. Other modes return 0.
-func expectedDeliveries(cfg *Config, pubs []*publisher, subs []*subscriber) uint64 {
+// deliveriesPerMessage is, in pubsub mode, how many deliveries one message
+// of each publisher should make: one per matching non-shared subscription
+// and one per matching shared group. Other modes count no expectation.
+func deliveriesPerMessage(cfg *Config, pubs []*publisher, subs []*subscriber) []uint64 {
+	per := make([]uint64, len(pubs))
 	if cfg.Mode != ModePubSub {
-		return 0
+		return per
 	}
-	var total uint64
-	for _, p := range pubs {
-		var per uint64
+	for i, p := range pubs {
 		groups := map[string]bool{}
 		for _, s := range subs {
 			g, f := shareGroup(s.filter)
@@ -350,13 +359,12 @@ func expectedDeliveries(cfg *Config, pubs []*publisher, subs []*subscriber) uint
 				continue
 			}
 			if g == "" {
-				per++
+				per[i]++
 			} else if !groups[g] {
 				groups[g] = true
-				per++
+				per[i]++
 			}
 		}
-		total += per * p.sent.Load()
 	}
-	return total
+	return per
 }
