@@ -2,6 +2,7 @@
 //
 //	manifold start -c configs/manifold.yaml   run in the foreground
 //	manifold version                          print the version
+//	manifold bench pubsub -c 8 -q 1           load-test a broker (bench -help)
 //	manifold help                             list the commands
 package main
 
