@@ -22,6 +22,7 @@ import (
 func startBroker(t *testing.T, key string) (string, int) {
 	t.Helper()
 	cfg := config.Default()
+	cfg.Node.DataDir = t.TempDir()
 	cfg.Listeners.TCP["default"].Bind = "127.0.0.1:0"
 	cfg.Listeners.WS["default"].Bind = "127.0.0.1:0"
 	cfg.Listeners.WS["default"].Enable = key == "ws:default"
@@ -224,6 +225,7 @@ func TestPubSubOverTLS(t *testing.T) {
 	for _, tc := range []struct{ key, flag string }{{"ssl:default", ""}, {"wss:default", "--ws"}} {
 		t.Run(tc.key, func(t *testing.T) {
 			cfg := config.Default()
+			cfg.Node.DataDir = t.TempDir()
 			cfg.Listeners.TCP["default"].Enable = false
 			cfg.Listeners.WS["default"].Enable = false
 			cfg.Dashboard.Listeners.HTTP.Enable = false
