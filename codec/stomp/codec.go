@@ -372,6 +372,14 @@ func Encode(dst []byte, f codec.Frame, v Version) ([]byte, error) {
 	return dst, fmt.Errorf("stomp: cannot encode %T", f)
 }
 
+// CanWrite reports whether Encode can write header k: v in a frame with
+// command at version v so that it reads back the same. Channels check
+// headers that come from elsewhere (MQTT user properties, topics) with it.
+func CanWrite(command, k, val string, v Version) bool {
+	escaped := v >= V11 && command != frame.CONNECT && command != frame.STOMP && command != frame.CONNECTED
+	return writable(k, val, v, escaped)
+}
+
 // writable reports whether a header can be written so that it reads back
 // the same: unescaped (STOMP 1.0, CONNECT, CONNECTED) a name may hold no EOL
 // or colon and a value no EOL; 1.1 has no escape for CR.
