@@ -88,9 +88,9 @@ type channel struct {
 	client  core.ClientInfo
 	sess    *session.Session
 
-	subs     map[string]*sub  // by id
-	byNum    map[uint32]*sub  // by subscription identifier
-	byFilter map[string]*sub  // by mounted filter
+	subs     map[string]*sub // by id
+	byNum    map[uint32]*sub // by subscription identifier
+	byFilter map[string]*sub // by mounted filter
 	unacked  map[uint16]unacked
 	orphans  []session.Delivery // resumed deliveries whose subscription is not back yet
 	txs      map[string][]txOp

@@ -85,4 +85,3 @@ func (c *channel) messageFrom(f *frame.Frame) (*core.Message, string) {
 	}
 	return m, ""
 }
-
