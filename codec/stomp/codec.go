@@ -354,9 +354,9 @@ func Encode(dst []byte, f codec.Frame, v Version) ([]byte, error) {
 				if !writable(k, val, v, escaped) {
 					return dst, fmt.Errorf("stomp: header %q cannot be written at version %s", k, v)
 				}
-				dst = appendEscaped(dst, k, v, escaped)
+				dst = appendEscaped(dst, k, true, escaped)
 				dst = append(dst, ':')
-				dst = appendEscaped(dst, val, v, escaped)
+				dst = appendEscaped(dst, val, false, escaped)
 				dst = append(dst, '\n')
 			}
 		}
@@ -396,8 +396,12 @@ func writable(k, val string, v Version, escaped bool) bool {
 	return true
 }
 
-// appendEscaped appends s, escaped for version v when escaped is set.
-func appendEscaped(dst []byte, s string, v Version, escaped bool) []byte {
+// appendEscaped appends s, escaped when escaped is set (STOMP 1.1 and 1.2
+// Value Encoding). A colon is escaped in names only: in a value it cannot
+// be mistaken for the separator (the first colon of the line is), and
+// clients that do not unescape 1.1 headers (stompjs) then read it right.
+// A CR is written only at 1.2 (writable refuses it at 1.1).
+func appendEscaped(dst []byte, s string, name, escaped bool) []byte {
 	if !escaped {
 		return append(dst, s...)
 	}
@@ -406,11 +410,15 @@ func appendEscaped(dst []byte, s string, v Version, escaped bool) []byte {
 		case '\n':
 			dst = append(dst, '\\', 'n')
 		case ':':
-			dst = append(dst, '\\', 'c')
+			if name {
+				dst = append(dst, '\\', 'c')
+			} else {
+				dst = append(dst, ':')
+			}
 		case '\\':
 			dst = append(dst, '\\', '\\')
 		case '\r':
-			dst = append(dst, '\\', 'r') // 1.2 only: writable refuses a CR at 1.1
+			dst = append(dst, '\\', 'r')
 		default:
 			dst = append(dst, s[i])
 		}
