@@ -77,7 +77,7 @@ func stompConfig(cfg *config.Config, mp, version string) stompad.Config {
 // registers it as "<gateway>:<kind>:<name>" for Addr.
 func (s *Server) startGateways(ctx context.Context) error {
 	for _, ref := range s.cfg.EnabledGatewayListeners() {
-		log := s.log.With().Str("gateway", ref.Gateway).Str("kind", ref.Kind).Str("listener", ref.Name).Logger()
+		log := s.log.With().Str("proto", ref.Gateway).Str("gateway", ref.Gateway).Str("kind", ref.Kind).Str("listener", ref.Name).Logger()
 		srv, err := s.newStompListener(ref)
 		if err != nil {
 			return err
