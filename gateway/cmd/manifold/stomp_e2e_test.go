@@ -267,3 +267,36 @@ func (r *rawConn) readUntil(t *testing.T, sep string) string {
 		r.buf = append(r.buf, tmp[:n]...)
 	}
 }
+
+func TestE2EStompPythonOverTLS(t *testing.T) {
+	py := pythonStomp(t)
+	needTool(t, "openssl")
+	certs := t.TempDir()
+	if out, err := exec.Command("../../../scripts/gen-certs.sh", certs).CombinedOutput(); err != nil {
+		t.Fatalf("gen-certs.sh: %v\n%s", err, out)
+	}
+	b := startBroker(t,
+		"MANIFOLD_GATEWAY__STOMP__LISTENERS__SSL__DEFAULT__ENABLE=true",
+		"MANIFOLD_GATEWAY__STOMP__LISTENERS__SSL__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__STOMP__LISTENERS__SSL__DEFAULT__SSL_OPTIONS__CERTFILE="+certs+"/cert.pem",
+		"MANIFOLD_GATEWAY__STOMP__LISTENERS__SSL__DEFAULT__SSL_OPTIONS__KEYFILE="+certs+"/key.pem",
+		"MANIFOLD_GATEWAY__STOMP__LISTENERS__SSL__DEFAULT__SSL_OPTIONS__CACERTFILE="+certs+"/cacert.pem",
+	)
+	host, port, _ := strings.Cut(b.stompAddr(t, "ssl"), ":")
+	cmd := exec.Command(py, "-m", "stomp", "-H", host, "-P", port, "-S", "1.2", "--ssl", "--ssl-ca-file", certs+"/cacert.pem")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	_, _ = io.WriteString(stdin, "subscribe tls/x\nsend tls/x over tls\n")
+	if !eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "over tls") }) {
+		t.Fatalf("python over TLS did not get its message; output:\n%s\nbroker log:\n%s", out.String(), b.logs.String())
+	}
+	_, _ = io.WriteString(stdin, "exit\n")
+}
