@@ -19,9 +19,10 @@ import (
 // place of the authorization sources and one accepted password.
 type testContext struct {
 	*broker.Broker
-	log  zerolog.Logger
-	deny map[string]bool // "publish:topic" or "subscribe:filter"
-	seen []string        // topics authorized for publish, in order
+	log    zerolog.Logger
+	deny   map[string]bool // "publish:topic" or "subscribe:filter"
+	seen   []string        // topics authorized for publish, in order (when record)
+	record bool
 }
 
 func (c *testContext) Logger() *zerolog.Logger { return &c.log }
@@ -32,7 +33,7 @@ func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	return nil
 }
 func (c *testContext) Authorize(_ *core.ClientInfo, a core.Action, topic string, _ core.QoS, _ bool) bool {
-	if a == core.ActionPublish {
+	if a == core.ActionPublish && c.record {
 		c.seen = append(c.seen, topic)
 	}
 	return !c.deny[a.String()+":"+topic]
@@ -53,7 +54,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 	}
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
-	return &env{t: t, ctx: &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}}, ad: NewAdapter(cfg)}
+	return &env{t: t, ctx: &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}, record: true}, ad: NewAdapter(cfg)}
 }
 
 // client is a test STOMP client speaking through the driver.
