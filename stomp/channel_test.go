@@ -382,3 +382,51 @@ func TestDisconnectWithReceipt(t *testing.T) {
 		t.Fatalf("%s closed %v", describe(fs), c.closed())
 	}
 }
+
+func TestRetainAndQoSHeaders(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial()
+	c.connect()
+	c.send(frame.SEND, "destination", "r/1", "retain", "true", "qos", "1", "kept")
+	c.expect()
+	if m := e.ctx.Retained().Get("r/1"); m == nil || string(m.Payload) != "kept" || m.QoS != 1 {
+		t.Fatalf("retained %+v", m)
+	}
+	c.send(frame.SUBSCRIBE, "id", "0", "destination", "r/#")
+	fs := c.expect(frame.MESSAGE)
+	if fs[0].Header.Get("retain") != "true" || string(fs[0].Body) != "kept" {
+		t.Fatalf("%s", describe(fs))
+	}
+	// Custom headers only: qos and retain are not passed on as headers.
+	c.send(frame.SEND, "destination", "r/2", "qos", "1", "x-a", "b", "live")
+	fs = c.expect(frame.MESSAGE)
+	if fs[0].Header.Get("qos") != "" || fs[0].Header.Get("retain") != "" || fs[0].Header.Get("x-a") != "b" {
+		t.Fatalf("%s", describe(fs))
+	}
+}
+
+func TestUnsubscribe(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial()
+	c.connect()
+	c.send(frame.SUBSCRIBE, "id", "s", "destination", "u/#")
+	c.send(frame.UNSUBSCRIBE, "id", "s", "receipt", "gone")
+	c.expect(frame.RECEIPT)
+	c.send(frame.SEND, "destination", "u/1", "x")
+	c.expect()
+	// The id may be used again.
+	c.send(frame.SUBSCRIBE, "id", "s", "destination", "u/#")
+	c.send(frame.SEND, "destination", "u/1", "y")
+	c.expect(frame.MESSAGE)
+}
+
+func TestTakeoverSendsError(t *testing.T) {
+	e := newEnv(t, nil)
+	first, second := e.dial(), e.dial()
+	first.connect("client-id", "same")
+	second.connect("client-id", "same")
+	fs := first.expect(frame.ERROR)
+	if fs[0].Header.Get("message") != "session taken over" || !first.closed() {
+		t.Fatalf("%s", describe(fs))
+	}
+}
