@@ -153,9 +153,11 @@ func TestE2EStompitOverTCP(t *testing.T) {
 	dir := stompScripts(t)
 	b := startBroker(t)
 	host, port, _ := strings.Cut(b.stompAddr(t, "tcp"), ":")
-	out, err := runNode(t, 20*time.Second, dir, "stompit.js", host, port)
-	if err != nil || !strings.Contains(out, "ok stompit") {
-		t.Fatalf("stompit: %v\n%s", err, out)
+	for _, v := range []string{"1.0", "1.1", "1.2"} {
+		out, err := runNode(t, 20*time.Second, dir, "stompit.js", host, port, v)
+		if err != nil || !strings.Contains(out, "ok stompit "+v) {
+			t.Fatalf("stompit %s: %v\n%s", v, err, out)
+		}
 	}
 }
 

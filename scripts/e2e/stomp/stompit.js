@@ -1,19 +1,19 @@
 // stompit end-to-end check over TCP, run by the Go e2e tests:
-//   node stompit.js HOST PORT
+//   node stompit.js HOST PORT VERSION
 // Subscribes (ack client), sends a binary body with a NUL in it and a text
 // one, acks, and exits 0 when both arrived intact.
 'use strict';
 const stompit = require('stompit');
 
-const [host, port] = [process.argv[2], Number(process.argv[3])];
+const [host, port, version] = [process.argv[2], Number(process.argv[3]), process.argv[4] || '1.2'];
 const fail = (msg) => { console.error('FAIL ' + msg); process.exit(1); };
 setTimeout(() => fail('timed out'), 10000).unref();
 
-stompit.connect({ host, port, connectHeaders: { host: 'manifold', login: 'stompit', 'heart-beat': '0,0' } }, (err, c) => {
+stompit.connect({ host, port, connectHeaders: { host: 'manifold', login: 'stompit', 'heart-beat': '0,0', 'accept-version': version } }, (err, c) => {
   if (err) fail('connect: ' + err.message);
   c.on('error', (e) => fail('client: ' + e.message));
   const got = [];
-  c.subscribe({ destination: 'stompit/#', ack: 'client' }, (err, message) => {
+  c.subscribe({ destination: 'stompit/#', ack: 'client', id: 'sub-' + version }, (err, message) => {
     if (err) fail('subscribe: ' + err.message);
     const chunks = [];
     message.on('data', (d) => chunks.push(d));
@@ -23,7 +23,7 @@ stompit.connect({ host, port, connectHeaders: { host: 'manifold', login: 'stompi
       if (got.length === 2) {
         if (!got[0].equals(Buffer.from([1, 0, 2, 0xff]))) fail('binary body ' + got[0].toString('hex'));
         if (got[1].toString() !== 'text body') fail('text body ' + got[1]);
-        console.log('ok stompit');
+        console.log('ok stompit ' + version);
         c.disconnect(() => process.exit(0));
       }
     });
