@@ -430,3 +430,17 @@ func TestTakeoverSendsError(t *testing.T) {
 		t.Fatalf("%s", describe(fs))
 	}
 }
+
+func TestClientModeQoS0HasAckHeader(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial()
+	c.connect()
+	c.send(frame.SUBSCRIBE, "id", "0", "destination", "z", "ack", ackClient)
+	c.send(frame.SEND, "destination", "z", "x")
+	fs := c.expect(frame.MESSAGE)
+	if fs[0].Header.Get("ack") == "" {
+		t.Fatalf("%s", describe(fs))
+	}
+	c.send(frame.ACK, "id", fs[0].Header.Get("ack"), "receipt", "r")
+	c.expect(frame.RECEIPT) // accepted, nothing to settle
+}

@@ -72,7 +72,13 @@ func (c *channel) writeDelivery(d *session.Delivery) {
 				}
 				waits = s
 			} else {
-				f.Header.Add(frame.MessageId, itoa(m.ID))
+				id := itoa(m.ID)
+				f.Header.Add(frame.MessageId, id)
+				if s.ack != ackAuto && c.version >= sc.V12 {
+					// STOMP 1.2 MESSAGE: client modes always carry ack. A
+					// QoS 0 message has nothing to settle; its ACK is ignored.
+					f.Header.Add(frame.Ack, id)
+				}
 			}
 			if m.ContentType != "" && sc.CanWrite(frame.MESSAGE, frame.ContentType, m.ContentType, c.version) {
 				f.Header.Add(frame.ContentType, m.ContentType)
