@@ -108,3 +108,20 @@ type SubOptions struct {
 	RetainHandling    byte   // 0 send retained on subscribe, 1 only if new, 2 never
 	SubscriptionID    uint32 // MQTT 5 subscription identifier; 0 when none
 }
+
+// Waker is told that something it waited on is over: a subscriber's queue
+// drained, or writes became durable. Wake is called from any goroutine with no
+// lock held and must not block.
+type Waker interface {
+	Wake()
+}
+
+// Backlog is something a publisher's acknowledgement may wait on (push-back):
+// a subscriber's queue past its high-water mark, or a persistent session's
+// writes that are not yet durable. Pressured reports that it still holds;
+// WhenDrained calls w.Wake once it no longer does (at once if it already
+// does not).
+type Backlog interface {
+	Pressured() bool
+	WhenDrained(w Waker)
+}
