@@ -8,6 +8,7 @@ import (
 
 	"github.com/manifold-iot/manifold/adapters"
 	sc "github.com/manifold-iot/manifold/codec/stomp"
+	"github.com/manifold-iot/manifold/core/session"
 )
 
 // maxTransactions bounds the transactions one connection may have open.
@@ -147,11 +148,14 @@ func (c *channel) handleTransaction(f *frame.Frame) adapters.Replies {
 			return c.fail("unknown transaction", "transaction "+tx+" was not begun", f)
 		}
 		delete(c.txs, tx)
+		var pressured []*session.Session
 		for _, op := range ops {
 			var r adapters.Replies
 			ok := true
 			if op.f.Command == frame.SEND {
-				r, ok = c.send(op.f)
+				var p []*session.Session
+				p, r, ok = c.send(op.f)
+				pressured = append(pressured, p...)
 			} else {
 				r, ok = c.ack(op.f)
 			}
@@ -159,6 +163,8 @@ func (c *channel) handleTransaction(f *frame.Frame) adapters.Replies {
 				return r
 			}
 		}
+		c.receiptAfter(f, pressured)
+		return c.deliver()
 	}
 	c.receipt(f)
 	return c.deliver()

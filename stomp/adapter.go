@@ -28,6 +28,9 @@ func NewAdapter(cfg Config) *Adapter {
 	if cfg.DeliverBatch <= 0 {
 		cfg.DeliverBatch = d.DeliverBatch
 	}
+	if cfg.ReceiptHold <= 0 {
+		cfg.ReceiptHold = d.ReceiptHold
+	}
 	if cfg.Server == "" {
 		cfg.Server = d.Server
 	}

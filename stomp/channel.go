@@ -20,9 +20,10 @@ import (
 
 // Timers of a STOMP channel.
 const (
-	timerConnect adapters.TimerID = iota // idle_timeout: CONNECT must arrive by then
-	timerRecv                            // the client's heart-beats are overdue
-	timerSend                            // our heart-beat is due
+	timerConnect     adapters.TimerID = iota // idle_timeout: CONNECT must arrive by then
+	timerRecv                                // the client's heart-beats are overdue
+	timerSend                                // our heart-beat is due
+	timerReceiptHold                         // the oldest held receipt is due regardless
 )
 
 // Errors a channel closes its connection with.
@@ -94,6 +95,7 @@ type channel struct {
 	unacked  map[uint16]unacked
 	orphans  []session.Delivery // resumed deliveries whose subscription is not back yet
 	txs      map[string][]txOp
+	held     []heldReceipt // receipts held back for push-back, in order
 
 	recvEvery, sendEvery time.Duration // negotiated heart-beats; 0 none
 	lastRecv, lastSent   time.Time
@@ -206,12 +208,9 @@ func sanitize(s string) string {
 	return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
 }
 
-// receipt answers a frame's receipt header, if it has one (STOMP 1.2 RECEIPT).
-func (c *channel) receipt(f *frame.Frame) {
-	if r, ok := f.Header.Contains(frame.Receipt); ok {
-		c.write(frame.New(frame.RECEIPT, frame.ReceiptId, sanitize(r)))
-	}
-}
+// receipt answers a frame's receipt header, if it has one (STOMP 1.2
+// RECEIPT), behind any receipt held for push-back.
+func (c *channel) receipt(f *frame.Frame) { c.receiptAfter(f, nil) }
 
 // HandleIn implements adapters.Channel.
 func (c *channel) HandleIn(in codec.Frame) adapters.Replies {
@@ -301,6 +300,11 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 		} else {
 			return adapters.Replies{Timers: []adapters.Timer{{ID: timerRecv, After: limit - idle}}}
 		}
+	case timerReceiptHold:
+		if c.phase == phaseConnected {
+			c.releaseHeld(now)
+			return c.reply()
+		}
 	case timerSend:
 		if c.phase != phaseConnected || c.sendEvery == 0 {
 			return adapters.Replies{}
@@ -317,9 +321,17 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 // HandleEvent implements adapters.Channel.
 func (c *channel) HandleEvent(ev any) adapters.Replies {
 	c.begin()
-	if e, ok := ev.(kick); ok && c.phase == phaseConnected {
-		c.ev(c.log.Info()).Err(e.reason).Msg("client_kicked")
-		return c.fail("session taken over", e.reason.Error(), nil)
+	switch e := ev.(type) {
+	case kick:
+		if c.phase == phaseConnected {
+			c.ev(c.log.Info()).Err(e.reason).Msg("client_kicked")
+			return c.fail("session taken over", e.reason.Error(), nil)
+		}
+	case drained:
+		if c.phase == phaseConnected {
+			c.releaseHeld(time.Now())
+			return c.reply()
+		}
 	}
 	return adapters.Replies{}
 }
@@ -352,6 +364,7 @@ func disconnectReason(err error) string {
 // handleDisconnect answers the receipt, if asked, and closes (STOMP 1.2
 // DISCONNECT: graceful shutdown).
 func (c *channel) handleDisconnect(f *frame.Frame) adapters.Replies {
+	c.releaseHeld(time.Time{}) // the connection ends: held receipts go now
 	c.receipt(f)
 	c.ctx.Disconnect(c.client.ClientID, c, false, nil, "normal")
 	c.sess = nil

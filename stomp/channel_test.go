@@ -1,6 +1,7 @@
 package stomp
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/manifold-iot/manifold/adapters"
 	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	sc "github.com/manifold-iot/manifold/codec/stomp"
+	"github.com/manifold-iot/manifold/core/broker"
 )
 
 func TestAdapterConformance(t *testing.T) {
@@ -443,4 +445,50 @@ func TestClientModeQoS0HasAckHeader(t *testing.T) {
 	}
 	c.send(frame.ACK, "id", fs[0].Header.Get("ack"), "receipt", "r")
 	c.expect(frame.RECEIPT) // accepted, nothing to settle
+}
+
+func TestReceiptPushBack(t *testing.T) {
+	e := newEnvBroker(t, nil, func(b *broker.Config) {
+		b.Session.MaxQueueLen = 2
+		b.Session.MaxInflight = 1
+	})
+	sub, pub := e.dial(), e.dial()
+	sub.connect("client-id", "slow")
+	pub.connect()
+	sub.send(frame.SUBSCRIBE, "id", "0", "destination", "pb", "ack", ackClientIndividual)
+	sub.expect()
+	// The subscriber reads nothing yet: its queue reaches max_mqueue_len
+	// with the second message.
+	for i := range 4 {
+		pub.send(frame.SEND, "destination", "pb", "qos", "1", "receipt", fmt.Sprint("r", i), "m")
+	}
+	pub.expect(frame.RECEIPT) // r0; r1 filled the queue, r2 and r3 wait behind it
+	// The subscriber drains: the held receipts go out, in order.
+	for range 4 {
+		for _, f := range sub.frames() {
+			sub.send(frame.ACK, "id", f.Header.Get("ack"))
+		}
+	}
+	fs := pub.expect(frame.RECEIPT, frame.RECEIPT, frame.RECEIPT)
+	for i, f := range fs {
+		if got := f.Header.Get("receipt-id"); got != fmt.Sprint("r", i+1) {
+			t.Fatalf("receipt %d is %s: %s", i, got, describe(fs))
+		}
+	}
+}
+
+func TestReceiptHoldIsBounded(t *testing.T) {
+	e := newEnvBroker(t, nil, func(b *broker.Config) {
+		b.Session.MaxQueueLen = 1
+	})
+	sub, pub := e.dial(), e.dial()
+	sub.connect("client-id", "stuck")
+	pub.connect()
+	sub.send(frame.SUBSCRIBE, "id", "0", "destination", "pb", "ack", ackClientIndividual)
+	pub.send(frame.SEND, "destination", "pb", "qos", "1", "receipt", "a", "m")
+	pub.expect()
+	pub.d.Advance(6 * time.Second) // past ReceiptHold: the receipt goes anyway
+	if fs := pub.expect(frame.RECEIPT); fs[0].Header.Get("receipt-id") != "a" {
+		t.Fatalf("%s", describe(fs))
+	}
 }

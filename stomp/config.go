@@ -29,6 +29,9 @@ type Config struct {
 	// MaxTransactionFrames bounds the SENDs, ACKs and NACKs one transaction
 	// may hold until COMMIT (0 means 1024).
 	MaxTransactionFrames int
+	// ReceiptHold is the longest a SEND's RECEIPT is held back while a
+	// subscriber's queue is past max_mqueue_len (push-back); 0 means 5s.
+	ReceiptHold time.Duration
 	// DeliverBatch bounds the MESSAGE frames per HandleDeliver (0 means 256).
 	DeliverBatch int
 	// Server is the CONNECTED frame's server header, "Manifold/1.0".
@@ -44,6 +47,7 @@ func DefaultConfig() Config {
 		SessionExpiry:        2 * time.Hour,
 		MaxTransactionFrames: 1024,
 		DeliverBatch:         256,
+		ReceiptHold:          5 * time.Second,
 		Server:               "Manifold",
 	}
 }

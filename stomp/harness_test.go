@@ -48,11 +48,20 @@ type env struct {
 
 func newEnv(t *testing.T, mod func(*Config)) *env {
 	t.Helper()
+	return newEnvBroker(t, mod, nil)
+}
+
+func newEnvBroker(t *testing.T, mod func(*Config), bmod func(*broker.Config)) *env {
+	t.Helper()
 	cfg := DefaultConfig()
 	if mod != nil {
 		mod(&cfg)
 	}
-	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
+	bcfg := broker.DefaultConfig()
+	if bmod != nil {
+		bmod(&bcfg)
+	}
+	b := broker.New(bcfg, zerolog.Nop())
 	t.Cleanup(b.Close)
 	return &env{t: t, ctx: &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}, record: true}, ad: NewAdapter(cfg)}
 }

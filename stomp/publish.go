@@ -9,6 +9,7 @@ import (
 	"github.com/manifold-iot/manifold/adapters"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/core/session"
 )
 
 // Headers of SEND beyond STOMP's own.
@@ -27,32 +28,36 @@ var reservedSend = map[string]bool{
 // handleSend publishes a SEND to its destination under the mountpoint
 // (STOMP 1.2 SEND).
 func (c *channel) handleSend(f *frame.Frame) adapters.Replies {
-	if r, ok := c.send(f); !ok {
+	pressured, r, ok := c.send(f)
+	if !ok {
 		return r
 	}
-	c.receipt(f)
+	c.receiptAfter(f, pressured)
 	return c.reply()
 }
 
 // send publishes a SEND. It reports false, with the replies to return, when
 // the frame is refused: the ERROR frame is written and the connection closes.
-func (c *channel) send(f *frame.Frame) (adapters.Replies, bool) {
+// The subscribers' sessions that took the message past max_mqueue_len
+// come back as pressured: a receipt waits for them (push-back).
+func (c *channel) send(f *frame.Frame) ([]*session.Session, adapters.Replies, bool) {
 	m, why := c.messageFrom(f)
 	if m == nil {
-		return c.fail("invalid SEND", why, f), false
+		return nil, c.fail("invalid SEND", why, f), false
 	}
 	if !c.ctx.Authorize(&c.client, core.ActionPublish, m.Topic, m.QoS, m.Retain) {
 		c.ev(c.log.Info()).Str("topic", m.Topic).Msg("publish_denied")
-		return c.fail("not authorized", "publishing to "+f.Header.Get(frame.Destination)+" is not allowed", f), false
+		return nil, c.fail("not authorized", "publishing to "+f.Header.Get(frame.Destination)+" is not allowed", f), false
 	}
-	if _, err := c.ctx.Publish(m); err != nil {
+	res, err := c.ctx.Publish(m)
+	if err != nil {
 		if errors.Is(err, broker.ErrTopicInvalid) {
-			return c.fail("invalid destination", err.Error(), f), false
+			return nil, c.fail("invalid destination", err.Error(), f), false
 		}
 		c.ev(c.log.Warn()).Err(err).Str("topic", m.Topic).Msg("publish_failed")
-		return c.fail("publish failed", err.Error(), f), false
+		return nil, c.fail("publish failed", err.Error(), f), false
 	}
-	return adapters.Replies{}, true
+	return res.Pressured, adapters.Replies{}, true
 }
 
 // messageFrom builds the core message of a SEND, or says what is wrong.
