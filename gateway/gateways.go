@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/manifold-iot/manifold/adapters"
@@ -28,7 +29,7 @@ var stompSubprotocols = []string{"v12.stomp", "v11.stomp", "v10.stomp"}
 // loadGateways checks the gateway sections and loads the certificates of
 // their TLS listeners, before anything binds.
 func (s *Server) loadGateways() error {
-	if names := sortedNames(s.cfg.Gateway.Other); len(names) > 0 {
+	if names := slices.Sorted(maps.Keys(s.cfg.Gateway.Other)); len(names) > 0 {
 		return fmt.Errorf("gateway.%s: no such gateway in this build (known: stomp)", names[0])
 	}
 	for _, ref := range s.cfg.EnabledGatewayListeners() {
@@ -44,15 +45,6 @@ func (s *Server) loadGateways() error {
 		s.secure[ref.ID()] = lc
 	}
 	return nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	var names []string
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // stompConfig maps gateway.stomp onto the STOMP channel's configuration
