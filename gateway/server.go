@@ -14,6 +14,7 @@ import (
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/gateway/edge"
 	"github.com/manifold-iot/manifold/gateway/listener"
@@ -25,11 +26,14 @@ type Server struct {
 	cfg    *config.Config
 	log    zerolog.Logger
 	broker *broker.Broker
+	store  store.Store // nil when node.persistence is off
 	core   *coreContext
 	mqtt   *mqttad.Adapter
 	o      options
 
 	secure map[string]listener.Config // ssl and wss listeners by "ssl:default", certificates loaded
+
+	closeOnce sync.Once // closeBroker
 
 	mu        sync.Mutex // guards the fields below
 	running   bool
@@ -73,17 +77,30 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 	if err != nil {
 		return nil, err
 	}
-	b := broker.New(brokerConfig(cfg, o.version), log.With().Str("component", "broker").Logger())
+	st, err := openStore(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	bc := brokerConfig(cfg, o.version)
+	bc.Store = st
+	b := broker.New(bc, log.With().Str("component", "broker").Logger())
+	if err := b.Restore(); err != nil {
+		b.Close()
+		closeStore(st, log)
+		return nil, fmt.Errorf("node.data_dir %s: %w", cfg.Node.DataDir, err)
+	}
 	s := &Server{
 		cfg:    cfg,
 		log:    log,
 		broker: b,
+		store:  st,
 		core:   &coreContext{Broker: b, log: log, policy: policy, denyAction: cfg.Authorization.DenyAction},
 		mqtt:   mqttad.NewAdapter(mqttConfig(cfg)),
 		secure: map[string]listener.Config{},
 		o:      o,
 	}
 	if err := s.loadGateways(); err != nil {
+		s.closeBroker()
 		return nil, err
 	}
 	// Certificates load here, before anything binds: a missing or bad file
@@ -99,6 +116,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 			continue
 		}
 		if err != nil {
+			s.closeBroker()
 			return nil, err
 		}
 		lc.MaxInboundBuffered = max(lc.MaxInboundBuffered, 2*int(cfg.MQTT.MaxPacketSize))
@@ -246,6 +264,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.running {
 		s.mu.Unlock()
+		s.closeBroker() // a server that never ran still holds its store
 		return nil
 	}
 	s.running = false
@@ -259,7 +278,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stopping %s: %w", ls[i].key, err))
 		}
 	}
-	s.broker.Close()
+	s.closeBroker()
 	s.log.Info().Msg("server_stopped")
 	return errors.Join(errs...)
 }

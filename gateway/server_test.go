@@ -22,6 +22,7 @@ import (
 func testConfig(t *testing.T) *config.Config {
 	t.Helper()
 	cfg := config.Default()
+	cfg.Node.DataDir = t.TempDir()
 	cfg.Listeners.TCP["default"].Bind = "127.0.0.1:0"
 	cfg.Listeners.WS["default"].Enable = false
 	cfg.Dashboard.Listeners.HTTP.Enable = false

@@ -8,7 +8,7 @@ import (
 
 	"github.com/manifold-iot/manifold/adapters"
 	sc "github.com/manifold-iot/manifold/codec/stomp"
-	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core"
 )
 
 // maxTransactions bounds the transactions one connection may have open.
@@ -148,12 +148,12 @@ func (c *channel) handleTransaction(f *frame.Frame) adapters.Replies {
 			return c.fail("unknown transaction", "transaction "+tx+" was not begun", f)
 		}
 		delete(c.txs, tx)
-		var pressured []*session.Session
+		var pressured []core.Backlog
 		for _, op := range ops {
 			var r adapters.Replies
 			ok := true
 			if op.f.Command == frame.SEND {
-				var p []*session.Session
+				var p []core.Backlog
 				p, r, ok = c.send(op.f)
 				pressured = append(pressured, p...)
 			} else {

@@ -9,7 +9,6 @@ import (
 	"github.com/manifold-iot/manifold/adapters"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
-	"github.com/manifold-iot/manifold/core/session"
 )
 
 // Headers of SEND beyond STOMP's own.
@@ -38,9 +37,10 @@ func (c *channel) handleSend(f *frame.Frame) adapters.Replies {
 
 // send publishes a SEND. It reports false, with the replies to return, when
 // the frame is refused: the ERROR frame is written and the connection closes.
-// The subscribers' sessions that took the message past max_mqueue_len
-// come back as pressured: a receipt waits for them (push-back).
-func (c *channel) send(f *frame.Frame) ([]*session.Session, adapters.Replies, bool) {
+// What the receipt must wait for comes back as pressured: subscribers'
+// sessions that took the message past max_mqueue_len (push-back) and the
+// store's ticket when a persistent subscriber's copy is not yet durable.
+func (c *channel) send(f *frame.Frame) ([]core.Backlog, adapters.Replies, bool) {
 	m, why := c.messageFrom(f)
 	if m == nil {
 		return nil, c.fail("invalid SEND", why, f), false

@@ -6,6 +6,7 @@ import (
 	"github.com/go-stomp/stomp/v3/frame"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/session"
 )
 
@@ -13,7 +14,7 @@ import (
 // subscriber whose queue is past max_mqueue_len.
 type heldReceipt struct {
 	id      string
-	waitFor []*session.Session
+	waitFor []core.Backlog // pressured subscribers, and store tickets not yet durable
 	since   time.Time
 }
 
@@ -27,9 +28,11 @@ func (c *channel) Wake() { c.handle.Post(drained{}) }
 // receiptAfter answers a SEND's (or COMMIT's) receipt now, or holds it while
 // a subscriber that took the message is pressured, so that a client that
 // waits for its receipts is pushed back, as an MQTT publisher waits for its
-// PUBACK (ARCHITECTURE: push-back). Receipts go out in order: while one is
-// held, later ones wait behind it. The hold is bounded by ReceiptHold.
-func (c *channel) receiptAfter(f *frame.Frame, pressured []*session.Session) {
+// PUBACK (ARCHITECTURE: push-back), and while a persistent subscriber's copy
+// is not yet durable (the store's ticket). Receipts go out in order: while
+// one is held, later ones wait behind it. The wait for subscribers is
+// bounded by ReceiptHold; the wait for the store is not.
+func (c *channel) receiptAfter(f *frame.Frame, pressured []core.Backlog) {
 	r, ok := f.Header.Contains(frame.Receipt)
 	if !ok {
 		return
@@ -58,9 +61,15 @@ func (c *channel) receiptAfter(f *frame.Frame, pressured []*session.Session) {
 func (c *channel) releaseHeld(now time.Time) {
 	for len(c.held) > 0 {
 		h := &c.held[0]
-		if !now.IsZero() && now.Sub(h.since) < c.cfg.ReceiptHold {
+		if !now.IsZero() {
 			waiting := false
+			timedOut := now.Sub(h.since) >= c.cfg.ReceiptHold
 			for _, s := range h.waitFor {
+				// A subscriber's push-back ends after ReceiptHold; a store
+				// ticket never does: the receipt promises durability.
+				if _, isSession := s.(*session.Session); isSession && timedOut {
+					continue
+				}
 				if s.Pressured() {
 					s.WhenDrained(c)
 					waiting = true

@@ -56,7 +56,7 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 	}
 
 	code := mq.Success
-	var pressured []*session.Session
+	var pressured []core.Backlog
 	if !c.ctx.Authorize(&c.client, core.ActionPublish, topic, qos, p.Retain) {
 		c.ev(c.log.Info()).Str("topic", topic).Msg("publish_denied")
 		if c.ctx.DenyAction() == "disconnect" {
@@ -82,6 +82,13 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 		}
 		pressured = res.Pressured
 	}
+	if qos == core.QoS2 && !code.IsError() {
+		// The PUBREC promises the packet id survives a restart (the PUBREL
+		// that follows must find it) when the session is persistent.
+		if t := c.sess.Durable(); t != nil {
+			pressured = append(pressured, t)
+		}
+	}
 	if qos == core.QoS0 {
 		return c.reply()
 	}
@@ -99,7 +106,7 @@ type heldAck struct {
 	id      uint16
 	qos     core.QoS
 	code    mq.ReasonCode
-	waitFor []*session.Session // subscribers that were past max_mqueue_len
+	waitFor []core.Backlog // subscribers past max_mqueue_len, and store tickets not yet durable
 	since   time.Time
 }
 
@@ -107,7 +114,7 @@ type heldAck struct {
 // subscriber's queue is pressured (push-back: the publisher's inflight
 // window then stops it) or while earlier acknowledgements are held
 // (acknowledgements go out in order).
-func (c *channel) acknowledge(a heldAck, pressured []*session.Session) adapters.Replies {
+func (c *channel) acknowledge(a heldAck, pressured []core.Backlog) adapters.Replies {
 	if len(pressured) == 0 && len(c.held) == 0 {
 		c.writeAck(a)
 		return c.reply()
@@ -131,17 +138,22 @@ func (c *channel) acknowledge(a heldAck, pressured []*session.Session) adapters.
 func (c *channel) releaseHeld(now time.Time) adapters.Replies {
 	for len(c.held) > 0 {
 		h := &c.held[0]
-		if now.Sub(h.since) < c.cfg.AckHold {
-			waiting := false
-			for _, s := range h.waitFor {
-				if s.Pressured() {
-					s.WhenDrained(c)
-					waiting = true
-				}
+		waiting := false
+		timedOut := now.Sub(h.since) >= c.cfg.AckHold
+		for _, s := range h.waitFor {
+			// A subscriber's push-back ends after AckHold (the message is
+			// then dropped for that subscriber alone); a store ticket never
+			// does: the acknowledgement promises the message is durable.
+			if _, isSession := s.(*session.Session); isSession && timedOut {
+				continue
 			}
-			if waiting {
-				break
+			if s.Pressured() {
+				s.WhenDrained(c)
+				waiting = true
 			}
+		}
+		if waiting {
+			break
 		}
 		c.writeAck(*h)
 		if h.qos == core.QoS1 {

@@ -12,6 +12,7 @@ import (
 	"github.com/manifold-iot/manifold/core/delayed"
 	"github.com/manifold-iot/manifold/core/retain"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/core/sys"
 	"github.com/manifold-iot/manifold/core/topic"
 )
@@ -52,6 +53,10 @@ type Config struct {
 	Topic                 topic.Config
 	Delayed               delayed.Config
 	Sys                   sys.Config // $SYS topics and client events; Node and Started are filled in
+	// Store keeps persistent sessions, retained and delayed messages across
+	// restarts; nil keeps everything in memory only. Call Restore before
+	// accepting connections.
+	Store store.Store
 }
 
 // DefaultConfig mirrors the defaults of configs/manifold.yaml.
@@ -94,6 +99,7 @@ type Broker struct {
 	sys      *sys.Sys
 	msgID    atomic.Uint64
 	started  time.Time
+	store    store.Store // nil: nothing is persisted
 
 	mu      sync.Mutex
 	clients map[string]*client // guarded by mu
@@ -129,12 +135,20 @@ func New(cfg Config, log zerolog.Logger) *Broker {
 		retained: retain.New(cfg.Retain),
 		clients:  make(map[string]*client),
 		started:  time.Now(),
+		store:    cfg.Store,
 	}
+	// Message ids stay increasing across restarts (stored shared bodies are
+	// keyed by id): they start from the wall clock in nanoseconds, which a
+	// node does not outrun.
+	b.msgID.Store(uint64(b.started.UnixNano()))
 	b.delayed = delayed.New(cfg.Delayed, func(m *core.Message) {
 		if _, err := b.publish(m, false); err != nil {
 			b.log.Warn().Err(err).Str("topic", m.Topic).Msg("delayed_publish_failed")
 		}
 	}, log)
+	if b.store != nil {
+		b.delayed.OnFire(func(m *core.Message, at time.Time) { b.store.DeleteDelayed(at, m.ID) })
+	}
 	sc := cfg.Sys
 	if sc.Node == "" {
 		sc.Node = cfg.NodeName

@@ -44,6 +44,8 @@ type client struct {
 	expiry time.Duration // guarded by Broker.mu
 	will   *Will         // guarded by Broker.mu
 
+	disconnectedAt time.Time // guarded by Broker.mu; when conn last went nil
+
 	expiryTimer *time.Timer // guarded by Broker.mu; ends an offline session
 	willTimer   *time.Timer // guarded by Broker.mu; a delayed will
 }
@@ -98,6 +100,10 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 		b.clients[id] = c
 	}
 	c.info, c.conn, c.expiry, c.will = req.Client, req.Conn, expiry, req.Will
+	if discard != nil {
+		b.forgetSession(discard) // before the new session's record is written
+	}
+	b.persistConnect(c)
 	c.sess.Bind(req.Conn, req.ReceiveMaximum)
 	b.stats.connected.Add(1)
 	b.mu.Unlock()
@@ -159,12 +165,17 @@ func (b *Broker) Disconnect(clientID string, conn Conn, sendWill bool, newExpiry
 		}
 	}
 	info := c.info
+	c.disconnectedAt = time.Now()
 	var gone *client
 	if c.expiry <= 0 {
 		delete(b.clients, clientID)
 		gone = c
+		b.forgetSession(c)
 	} else {
 		c.expiryTimer = time.AfterFunc(c.expiry, func() { b.expire(c) })
+		if b.store != nil && c.sess.Persistent() {
+			b.store.PutSession(b.sessionRecord(c))
+		}
 	}
 	b.mu.Unlock()
 
@@ -198,6 +209,7 @@ func (b *Broker) expire(c *client) {
 		return
 	}
 	delete(b.clients, c.id)
+	b.forgetSession(c)
 	will := c.will
 	if c.willTimer != nil {
 		c.willTimer.Stop() // the session ends first: its will goes now [MQTT-3.1.3-9]

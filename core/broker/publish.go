@@ -12,6 +12,7 @@ import (
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/delayed"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/core/topic"
 )
 
@@ -37,7 +38,9 @@ type PublishResult struct {
 	// should wait until each has drained (session.WhenDrained), bounded in
 	// time: that is the push-back that keeps acknowledged messages from
 	// being dropped. Nil in the common case.
-	Pressured []*session.Session
+	// A persistent subscriber's copy adds the store's ticket: the publisher
+	// is acknowledged once the message is durable.
+	Pressured []core.Backlog
 	// Delayed is set for a $delayed message: it is held, not routed yet, so
 	// Matched says nothing about its subscribers.
 	Delayed bool
@@ -73,11 +76,18 @@ func (b *Broker) publishDelayed(m *core.Message) error {
 		m.Timestamp = time.Now()
 	}
 	b.stats.published.Add(1)
-	if err := b.delayed.Add(m, d); err != nil {
+	if m.ID == 0 {
+		m.ID = b.msgID.Add(1)
+	}
+	at := m.Timestamp.Add(d)
+	if err := b.delayed.AddAt(m, at); err != nil {
 		if errors.Is(err, delayed.ErrFull) {
 			return ErrDelayedFull
 		}
 		return fmt.Errorf("%w: %w", ErrDelayedInvalid, err)
+	}
+	if b.store != nil {
+		b.store.PutDelayed(store.Delayed{Msg: m, Due: at})
 	}
 	return nil
 }
@@ -100,6 +110,8 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 	if m.Retain {
 		if err := b.retained.Set(m); err != nil {
 			b.log.Warn().Err(err).Str("topic", m.Topic).Str("clientid", m.From).Msg("retain_failed")
+		} else if b.store != nil && !system {
+			b.persistRetained(m)
 		}
 	}
 
@@ -118,9 +130,19 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		}
 	}
 	var res PublishResult
+	durable := 0 // persistent sessions among the deliveries
+	if b.store != nil {
+		for i := range ds {
+			if ds[i].sess.Persistent() {
+				durable++
+			}
+		}
+	}
+	stored := false
 	for i := range ds {
 		d := &ds[i]
-		queued, pressured := d.sess.Offer(session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids, Shared: d.shared})
+		p := session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids, Shared: d.shared, SharedBody: durable > 1}
+		queued, pressured := d.sess.Offer(p)
 		switch {
 		case !queued:
 			b.stats.dropped.Add(1)
@@ -130,7 +152,13 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		default:
 			res.Matched++
 		}
+		if queued && durable > 0 && d.qos > core.QoS0 && d.sess.Persistent() {
+			stored = true
+		}
 		*d = delivery{}
+	}
+	if stored {
+		res.Pressured = append(res.Pressured, b.store.Mark())
 	}
 	*dp = ds[:0]
 	deliveryPool.Put(dp)

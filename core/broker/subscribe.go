@@ -7,6 +7,7 @@ import (
 
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/core/topic"
 )
 
@@ -100,6 +101,9 @@ func (b *Broker) Subscribe(clientID string, conn Conn, filter string, opts core.
 	if old != nil {
 		b.subs.Remove(old.real, old.group, old)
 	}
+	if b.store != nil && c.sess.Persistent() {
+		b.store.PutSubscription(clientID, store.Subscription{Filter: filter, Opts: opts})
+	}
 	c.subs.mu.Unlock()
 
 	b.sys.ClientSubscribed(c.info, filter, opts)
@@ -142,6 +146,9 @@ func (b *Broker) Unsubscribe(clientID string, conn Conn, filter string) (bool, e
 	}
 	delete(c.subs.m, filter)
 	b.subs.Remove(sub.real, sub.group, sub)
+	if b.store != nil && c.sess.Persistent() {
+		b.store.DeleteSubscription(clientID, filter)
+	}
 	b.sys.ClientUnsubscribed(c.info, filter)
 	return true, nil
 }

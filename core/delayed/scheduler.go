@@ -50,12 +50,14 @@ type entry struct {
 	due int64
 	seq uint64
 	msg *core.Message // the scheduler's own copy; never modified after Add
+	at  time.Time     // the wall-clock due time, as AddAt was given it (for OnFire)
 }
 
 // Scheduler holds delayed messages and publishes each when it falls due.
 // It is safe for concurrent use.
 type Scheduler struct {
 	cfg     Config
+	onFire  func(m *core.Message, at time.Time) // set before use
 	publish func(*core.Message)
 	log     zerolog.Logger
 	base    time.Time
@@ -96,6 +98,23 @@ func New(cfg Config, publish func(*core.Message), log zerolog.Logger) *Scheduler
 // caller's. It fails with ErrFull when Config.MaxDelayed messages are
 // waiting and with ErrClosed after Close.
 func (s *Scheduler) Add(m *core.Message, delay time.Duration) error {
+	return s.add(m, delay, time.Now().Add(delay))
+}
+
+// AddAt is Add with a wall-clock due time: a time already past falls due at
+// once (a restart publishes what fell due while the node was down). The
+// OnFire callback gets at back unchanged.
+func (s *Scheduler) AddAt(m *core.Message, at time.Time) error {
+	return s.add(m, time.Until(at), at)
+}
+
+// OnFire sets a function called, on the scheduler's goroutine, after each
+// message has fallen due (published, or dropped because it expired while it
+// waited), with the scheduler's copy of the message (its ID unchanged) and
+// the due time it was added with. Set it before adding messages.
+func (s *Scheduler) OnFire(fn func(m *core.Message, at time.Time)) { s.onFire = fn }
+
+func (s *Scheduler) add(m *core.Message, delay time.Duration, at time.Time) error {
 	name := m.Topic
 	if _, real, ok, err := Parse(name); ok {
 		if err != nil {
@@ -111,11 +130,11 @@ func (s *Scheduler) Add(m *core.Message, delay time.Duration) error {
 	if cp.Timestamp.IsZero() {
 		cp.Timestamp = now // the expiry interval counts from here
 	}
-	return s.schedule(cp, int64(now.Sub(s.base)+delay))
+	return s.schedule(cp, int64(now.Sub(s.base)+delay), at)
 }
 
 // schedule adds the scheduler's own copy cp to fall due at due.
-func (s *Scheduler) schedule(cp *core.Message, due int64) error {
+func (s *Scheduler) schedule(cp *core.Message, due int64, at time.Time) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -126,7 +145,7 @@ func (s *Scheduler) schedule(cp *core.Message, due int64) error {
 		return ErrFull
 	}
 	s.seq++
-	first := s.push(entry{due: due, seq: s.seq, msg: cp}) == 0
+	first := s.push(entry{due: due, seq: s.seq, msg: cp, at: at}) == 0
 	s.mu.Unlock()
 	if first {
 		// The timer is set for a later message (or none): wake run to reset it.
@@ -191,12 +210,12 @@ func (s *Scheduler) run() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
-	batch := make([]*core.Message, 0, maxBatch)
+	batch := make([]entry, 0, maxBatch)
 	for {
 		now := int64(time.Since(s.base))
 		s.mu.Lock()
 		for len(s.heap) > 0 && s.heap[0].due <= now && len(batch) < maxBatch {
-			batch = append(batch, s.pop().msg)
+			batch = append(batch, s.pop())
 		}
 		next, pending := int64(0), len(s.heap) > 0
 		if pending {
@@ -204,14 +223,17 @@ func (s *Scheduler) run() {
 		}
 		s.mu.Unlock()
 
-		for i, m := range batch {
+		for i, e := range batch {
 			select {
 			case <-s.done:
 				return
 			default:
 			}
-			s.fire(m)
-			batch[i] = nil
+			s.fire(e.msg)
+			if s.onFire != nil {
+				s.onFire(e.msg, e.at)
+			}
+			batch[i] = entry{}
 		}
 		batch = batch[:0]
 

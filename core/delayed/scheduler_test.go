@@ -46,7 +46,7 @@ func TestSameDueKeepsInsertionOrder(t *testing.T) {
 		} else {
 			want = append(want, itoa(i))
 		}
-		if err := s.schedule(m, d); err != nil {
+		if err := s.schedule(m, d, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}

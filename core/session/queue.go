@@ -10,6 +10,14 @@ type Pending struct {
 	Retain bool     // the retain flag to send (retain-as-published, or a retained message sent on subscribe)
 	SubIDs []uint32 // MQTT 5 subscription identifiers of the matching subscriptions
 	Shared string   // the shared-subscription group it came through ("" if none), for redispatch
+
+	// Seq numbers the message in a persistent session's stored queue; 0 when
+	// it is not stored (a session without a store, or a QoS 0 message kept
+	// in memory only).
+	Seq uint64
+	// SharedBody marks a message stored once for several persistent
+	// sessions (see store.Entry.SharedBody); the broker sets it.
+	SharedBody bool
 }
 
 // queue is a FIFO ring of pending messages that grows by doubling up to its
@@ -57,18 +65,19 @@ func (q *queue) pop() Pending {
 // dropOldestQoS0 removes the oldest QoS 0 message, keeping the order of the
 // rest; it reports false when the queue holds none. O(n), but it runs only
 // when the queue is full.
-func (q *queue) dropOldestQoS0() bool {
+func (q *queue) dropOldestQoS0() (Pending, bool) {
 	for i := 0; i < q.size; i++ {
 		if q.buf[(q.head+i)%len(q.buf)].QoS != core.QoS0 {
 			continue
 		}
+		dropped := q.buf[(q.head+i)%len(q.buf)]
 		for j := i; j > 0; j-- { // shift the older ones up by one
 			q.buf[(q.head+j)%len(q.buf)] = q.buf[(q.head+j-1)%len(q.buf)]
 		}
 		q.pop()
-		return true
+		return dropped, true
 	}
-	return false
+	return Pending{}, false
 }
 
 // each calls fn for every pending message in order.

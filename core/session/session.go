@@ -3,9 +3,11 @@ package session
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/store"
 )
 
 // Errors returned by a session.
@@ -37,14 +39,16 @@ type Config struct {
 	Overflow       int  // QoS 1/2 messages accepted past MaxQueueLen; 0 means max(MaxQueueLen, 1024)
 	StoreQoS0      bool // queue QoS 0 messages while the client is offline
 	MaxAwaitingRel int  // inbound QoS 2 messages awaiting PUBREL; 0 means unlimited
+	// MemQueueLen is how many queued messages a persistent session keeps in
+	// memory; the rest wait on disk and are paged in as the client takes
+	// them, so a long-offline session costs little memory. 0 means 1000.
+	MemQueueLen int
 }
 
 // Waker is told when a pressured session's queue has drained to half of
 // max_mqueue_len, or the session was discarded. Wake is called from any
 // goroutine with no lock held and must not block.
-type Waker interface {
-	Wake()
-}
+type Waker = core.Waker
 
 // Stats counts what happened to a session's messages.
 type Stats struct {
@@ -99,6 +103,14 @@ type Session struct {
 	wakers      []Waker                   // guarded by mu; publishers waiting for the queue to drain
 	wakeSent    bool                      // guarded by mu; a Notify is outstanding
 	stats       Stats                     // guarded by mu (Queued, Inflight, AwaitingRel computed on read)
+
+	// A persistent session journals its changes to st (see persist.go).
+	st        store.Store // guarded by mu; nil when the session is not persistent
+	nextSeq   uint64      // guarded by mu; the last Seq given to a stored message
+	spilled   int         // guarded by mu; queued messages on disk only, after those in queue
+	loadAfter uint64      // guarded by mu; the Seq after which the spilled messages start
+	loading   bool        // guarded by mu; a LoadQueue is outstanding
+	durable   atomic.Bool // st != nil, readable without mu (the publish path asks per delivery)
 }
 
 // New returns an empty, offline session.
@@ -108,6 +120,9 @@ func New(clientID string, cfg Config) *Session {
 	}
 	if cfg.Overflow <= 0 {
 		cfg.Overflow = max(cfg.MaxQueueLen, 1024)
+	}
+	if cfg.MemQueueLen <= 0 {
+		cfg.MemQueueLen = 1000
 	}
 	return &Session{ClientID: clientID, cfg: cfg, window: cfg.MaxInflight}
 }
@@ -169,21 +184,31 @@ func (s *Session) Offer(p Pending) (queued, pressured bool) {
 		s.mu.Unlock()
 		return false, s.pressured()
 	}
-	if s.cfg.MaxQueueLen > 0 && s.queue.len() >= s.cfg.MaxQueueLen {
-		switch {
-		case p.QoS == core.QoS0:
+	if s.cfg.MaxQueueLen > 0 && s.queued() >= s.cfg.MaxQueueLen {
+		if p.QoS == core.QoS0 {
 			s.stats.Dropped++
 			s.mu.Unlock()
 			return false, s.pressured()
-		case s.queue.dropOldestQoS0():
+		}
+		if d, ok := s.queue.dropOldestQoS0(); ok {
 			s.stats.Dropped++ // the QoS 0 message that made room
-		case s.queue.len() >= s.cfg.MaxQueueLen+s.cfg.Overflow:
+			s.forget(&d, false)
+		} else if s.queued() >= s.cfg.MaxQueueLen+s.cfg.Overflow {
 			s.stats.Dropped++
 			s.mu.Unlock()
 			return false, s.pressured()
 		}
 	}
-	s.queue.push(p)
+	if s.st != nil && !s.store(&p) {
+		s.stats.Dropped++ // the disk quota is reached
+		s.mu.Unlock()
+		return false, s.pressured()
+	}
+	if p.Seq != 0 && (s.spilled > 0 || s.queue.len() >= s.cfg.MemQueueLen) {
+		s.spill(&p)
+	} else {
+		s.queue.push(p)
+	}
 	// Only a connected client drains its queue: an offline session takes
 	// messages up to the hard bound without holding anyone back.
 	pressured = s.pressured() && s.notifier != nil
@@ -209,15 +234,18 @@ func (s *Session) Pressured() bool {
 
 // pressured is Pressured; caller holds mu.
 func (s *Session) pressured() bool {
-	return s.cfg.MaxQueueLen > 0 && s.queue.len() >= s.cfg.MaxQueueLen
+	return s.cfg.MaxQueueLen > 0 && s.queued() >= s.cfg.MaxQueueLen
 }
+
+// queued is the queue's length, in memory and on disk; caller holds mu.
+func (s *Session) queued() int { return s.queue.len() + s.spilled }
 
 // WhenDrained arranges for w.Wake to be called once the queue has drained to
 // half of max_mqueue_len, or at once if it already has. A waker registered
 // twice is woken once.
 func (s *Session) WhenDrained(w Waker) {
 	s.mu.Lock()
-	if s.cfg.MaxQueueLen == 0 || s.queue.len() <= s.cfg.MaxQueueLen/2 {
+	if s.cfg.MaxQueueLen == 0 || s.queued() <= s.cfg.MaxQueueLen/2 {
 		s.mu.Unlock()
 		w.Wake()
 		return
@@ -235,7 +263,7 @@ func (s *Session) WhenDrained(w Waker) {
 // drainedWakers returns the wakers to call now that the queue may have
 // drained, and forgets them; caller holds mu.
 func (s *Session) drainedWakers() []Waker {
-	if len(s.wakers) == 0 || s.queue.len() > s.cfg.MaxQueueLen/2 {
+	if len(s.wakers) == 0 || s.queued() > s.cfg.MaxQueueLen/2 {
 		return nil
 	}
 	w := s.wakers
@@ -252,15 +280,18 @@ func (s *Session) Discard() (shared []Pending) {
 	s.mu.Lock()
 	for _, e := range s.inflight {
 		if (e.phase == phaseAck || e.phase == phaseRec) && e.Shared != "" {
-			shared = append(shared, e.Pending)
+			shared = append(shared, e.Pending.unstored())
 		}
 	}
 	s.inflight, s.byID, s.live = nil, nil, 0
 	for s.queue.len() > 0 {
 		if p := s.queue.pop(); p.Shared != "" {
-			shared = append(shared, p)
+			shared = append(shared, p.unstored())
 		}
 	}
+	// The broker deletes a persistent session's stored state as a whole.
+	s.st, s.spilled, s.loading = nil, 0, false
+	s.durable.Store(false)
 	w := s.wakers
 	s.wakers = nil
 	s.mu.Unlock()
@@ -289,6 +320,7 @@ func (s *Session) Take(dst []Delivery, now time.Time, limit int) (out []Delivery
 		// acknowledgement, or because more is true), so Enqueue need not
 		// wake it.
 		s.wakeSent = s.queue.len() > 0
+		s.pageIn()
 		wakers = s.drainedWakers()
 		s.mu.Unlock()
 		for _, w := range wakers {
@@ -302,12 +334,15 @@ func (s *Session) Take(dst []Delivery, now time.Time, limit int) (out []Delivery
 		}
 		p := s.queue.peek()
 		if p.Msg.Expired(now) {
-			s.queue.pop()
+			d := s.queue.pop()
 			s.stats.Expired++
+			s.forget(&d, false)
 			continue
 		}
 		if p.QoS == core.QoS0 {
-			dst = append(dst, Delivery{Pending: s.queue.pop()})
+			d := s.queue.pop()
+			s.forget(&d, false)
+			dst = append(dst, Delivery{Pending: d})
 			n++
 			continue
 		}
@@ -321,6 +356,7 @@ func (s *Session) Take(dst []Delivery, now time.Time, limit int) (out []Delivery
 		e := &inflightEntry{Pending: s.queue.pop(), id: id, phase: phaseAck}
 		if e.QoS == core.QoS2 {
 			e.phase = phaseRec
+			s.markSent(e)
 		}
 		s.inflight = append(s.inflight, e)
 		if s.byID == nil {
@@ -367,6 +403,9 @@ func (s *Session) Rec(id uint16) bool {
 	if e == nil || (e.phase != phaseRec && e.phase != phaseComp) {
 		return false
 	}
+	if e.phase == phaseRec {
+		s.markReleased(e)
+	}
 	e.phase = phaseComp
 	e.Msg = nil // the client owns the message now; only PUBREL is ever resent (MQTT 5 §4.3.3)
 	return true
@@ -383,6 +422,7 @@ func (s *Session) complete(id uint16, want phase) bool {
 	if e == nil || e.phase != want {
 		return false
 	}
+	s.forget(&e.Pending, e.QoS == core.QoS2)
 	e.phase = phaseDone
 	e.Pending = Pending{}
 	delete(s.byID, id)
@@ -451,6 +491,9 @@ func (s *Session) AwaitRel(id uint16, now time.Time) (dup bool, err error) {
 		s.awaitingRel = make(map[uint16]time.Time)
 	}
 	s.awaitingRel[id] = now
+	if s.st != nil {
+		s.st.PutAwaitingRel(s.ClientID, id, now)
+	}
 	return false, nil
 }
 
@@ -465,6 +508,9 @@ func (s *Session) Release(id uint16) bool {
 	delete(s.awaitingRel, id)
 	if len(s.awaitingRel) == 0 {
 		s.awaitingRel = nil
+	}
+	if s.st != nil {
+		s.st.DeleteAwaitingRel(s.ClientID, id)
 	}
 	return true
 }
@@ -485,6 +531,9 @@ func (s *Session) ExpireAwaitingRel(now time.Time, timeout time.Duration) int {
 	for id, at := range s.awaitingRel {
 		if now.Sub(at) >= timeout {
 			delete(s.awaitingRel, id)
+			if s.st != nil {
+				s.st.DeleteAwaitingRel(s.ClientID, id)
+			}
 			n++
 		}
 	}
@@ -496,7 +545,7 @@ func (s *Session) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	st.Queued = s.queue.len()
+	st.Queued = s.queued()
 	st.Inflight = s.live
 	st.AwaitingRel = len(s.awaitingRel)
 	return st

@@ -46,6 +46,26 @@ type NodeConfig struct {
 	// DataDir holds persistent state (sessions, retained messages). Unlike
 	// other paths it is relative to the working directory, as in EMQX.
 	DataDir string `yaml:"data_dir"`
+	// Persistence keeps persistent sessions, retained and delayed messages
+	// across restarts, in an embedded store under DataDir.
+	Persistence PersistenceConfig `yaml:"persistence"`
+}
+
+// PersistenceConfig controls the embedded store (node.persistence.*).
+type PersistenceConfig struct {
+	// Enable turns persistence on; off keeps everything in memory only.
+	Enable bool `yaml:"enable"`
+	// Fsync is the durability policy: always (a QoS 1/2 publish to a
+	// persistent session is acknowledged once synced to disk), interval
+	// (written at once, synced every SyncInterval), never (left to the OS).
+	Fsync string `yaml:"fsync" oneof:"always|interval|never"`
+	// SyncInterval is interval's period.
+	SyncInterval Duration `yaml:"sync_interval" range:"1ms..10s"`
+	// MaxDiskBytes bounds the queued messages on disk; 0 (infinity) is no bound.
+	MaxDiskBytes ByteSize `yaml:"max_disk_bytes" range:"0.." word:"infinity"`
+	// MemQueueLen is how many queued messages a persistent session keeps in
+	// memory; the rest wait on disk until its client takes them.
+	MemQueueLen int `yaml:"mem_queue_len" range:"16..1000000"`
 }
 
 // LogConfig controls logging.
@@ -424,8 +444,10 @@ type APIKeyConfig struct {
 // place defaults are written; configs/manifold.yaml documents them.
 func Default() *Config {
 	c := &Config{
-		Node: NodeConfig{Name: "manifold@127.0.0.1", DataDir: "data"},
-		Log:  LogConfig{Level: LogInfo, Format: "auto"},
+		Node: NodeConfig{Name: "manifold@127.0.0.1", DataDir: "data", Persistence: PersistenceConfig{
+			Enable: true, Fsync: "interval", SyncInterval: Duration(100 * time.Millisecond), MemQueueLen: 1000,
+		}},
+		Log: LogConfig{Level: LogInfo, Format: "auto"},
 		Listeners: ListenersConfig{
 			TCP: map[string]*TCPListener{"default": {}},
 			SSL: map[string]*SSLListener{"default": {}},
