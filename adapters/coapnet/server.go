@@ -1,0 +1,426 @@
+package coapnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/dtls"
+	dtlsserver "github.com/plgd-dev/go-coap/v3/dtls/server"
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/message/pool"
+	coapnet "github.com/plgd-dev/go-coap/v3/net"
+	"github.com/plgd-dev/go-coap/v3/net/blockwise"
+	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
+	"github.com/plgd-dev/go-coap/v3/options"
+	"github.com/plgd-dev/go-coap/v3/udp"
+	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
+	udpserver "github.com/plgd-dev/go-coap/v3/udp/server"
+	"github.com/rs/zerolog"
+)
+
+// Conn is one CoAP peer (a remote address on a UDP listener, or one DTLS
+// session), as go-coap serves it.
+type Conn = udpclient.Conn
+
+// ResponseWriter is what a Handler answers a request with.
+type ResponseWriter = responsewriter.ResponseWriter[*Conn]
+
+// Handler serves one complete request (Block1 already reassembled). It runs
+// on go-coap's goroutine for the peer and should return promptly.
+type Handler func(w *ResponseWriter, r *pool.Message)
+
+// Options tune the transport. Zero values take the defaults noted.
+type Options struct {
+	// MaxBodySize bounds a request body, reassembled Block1 transfers
+	// included: past it the request is answered 4.13 with Size1 set to the
+	// bound (RFC 7959 §2.9.3). 0 means 1 MiB.
+	MaxBodySize int
+	// MaxMessageSize bounds one datagram; 0 means 64 KiB.
+	MaxMessageSize uint32
+	// BlockSize is the largest block exchanged (16…1024); 0 means 1024.
+	BlockSize int
+	// BlockwiseTimeout bounds a block-wise transfer; 0 means 30 s.
+	BlockwiseTimeout time.Duration
+	// MaxBlockTransfers bounds concurrent Block1 reassemblies per peer; 0 means 8.
+	MaxBlockTransfers int
+	// IdleTimeout closes go-coap's state for a peer silent this long (its
+	// dedup cache and transfers); 0 means 5 min. Notifications still reach a
+	// UDP peer after that.
+	IdleTimeout time.Duration
+	// AckTimeout and MaxRetransmit are RFC 7252 §4.8's ACK_TIMEOUT (0: 2 s)
+	// and MAX_RETRANSMIT (0: 4) for confirmable messages we send.
+	AckTimeout    time.Duration
+	MaxRetransmit int
+	// DirectNON serves simple non-confirmable requests (no Observe, no
+	// block options) straight from the request monitor: deduplicated by
+	// message id in a bounded table for NON_LIFETIME and answered NON,
+	// bypassing go-coap's response cache, whose expiry scan on every
+	// datagram grows with the responses a peer got in the last
+	// EXCHANGE_LIFETIME and caps a busy peer at a few thousand requests
+	// per second.
+	DirectNON bool
+}
+
+func (o *Options) fill() {
+	if o.MaxBodySize <= 0 {
+		o.MaxBodySize = 1 << 20
+	}
+	if o.MaxMessageSize == 0 {
+		o.MaxMessageSize = 64 * 1024
+	}
+	if o.BlockSize <= 0 {
+		o.BlockSize = 1024
+	}
+	if o.BlockwiseTimeout <= 0 {
+		o.BlockwiseTimeout = 30 * time.Second
+	}
+	if o.MaxBlockTransfers <= 0 {
+		o.MaxBlockTransfers = 8
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 5 * time.Minute
+	}
+	if o.AckTimeout <= 0 {
+		o.AckTimeout = 2 * time.Second
+	}
+	if o.MaxRetransmit <= 0 {
+		o.MaxRetransmit = 4
+	}
+}
+
+// szx is the block size exponent for BlockSize.
+func (o *Options) szx() blockwise.SZX {
+	s := blockwise.SZX16
+	for s < blockwise.SZX1024 && s.Size() < int64(o.BlockSize) {
+		s++
+	}
+	return s
+}
+
+// Server runs the listeners of one gateway.
+type Server struct {
+	log     zerolog.Logger
+	handler Handler
+	opts    Options
+
+	mu    sync.Mutex
+	udp   map[string]*udpserver.Server  // guarded by mu
+	dtls  map[string]*dtlsserver.Server // guarded by mu
+	addrs map[string]net.Addr           // "udp:default" → bound address
+	wg    sync.WaitGroup
+
+	notes  notes
+	nonDup dedup
+}
+
+type listenerKey struct{}
+
+// Listen binds every listener and serves them until Shutdown. A bind error
+// closes what was already bound.
+func Listen(ls Listeners, h Handler, opts Options, log zerolog.Logger) (*Server, error) {
+	opts.fill()
+	s := &Server{
+		log: log, handler: h, opts: opts,
+		udp: map[string]*udpserver.Server{}, dtls: map[string]*dtlsserver.Server{},
+		addrs: map[string]net.Addr{},
+	}
+	s.notes.init(s)
+	for _, name := range sortedKeys(ls.UDP) {
+		if err := s.listenUDP(name, ls.UDP[name]); err != nil {
+			s.Shutdown()
+			return nil, fmt.Errorf("listeners.udp.%s: %w", name, err)
+		}
+	}
+	for _, name := range sortedKeys(ls.DTLS) {
+		d := ls.DTLS[name]
+		if err := s.listenDTLS(name, &d); err != nil {
+			s.Shutdown()
+			return nil, fmt.Errorf("listeners.dtls.%s: %w", name, err)
+		}
+	}
+	return s, nil
+}
+
+// common are the go-coap options both transports take.
+func (s *Server) common(listener string) []any {
+	o := &s.opts
+	return []any{
+		options.WithHandlerFunc(s.serve),
+		options.WithErrors(s.goCoapError),
+		options.WithMaxMessageSize(o.MaxMessageSize),
+		options.WithBlockwise(true, o.szx(), o.BlockwiseTimeout),
+		options.WithBlockwiseReceivingMessagesCacheMaxEntries(o.MaxBlockTransfers),
+		options.WithInactivityMonitor(o.IdleTimeout, func(cc *Conn) { _ = cc.Close() }),
+		options.WithTransmission(1, o.AckTimeout, uint32(o.MaxRetransmit)),
+		options.WithRequestMonitor(s.monitor),
+		options.WithOnNewConn(func(cc *Conn) { cc.SetContextValue(listenerKey{}, listener) }),
+	}
+}
+
+func (s *Server) listenUDP(name string, cfg UDPListener) error {
+	l, err := coapnet.NewListenUDP("udp", cfg.Bind)
+	if err != nil {
+		return err
+	}
+	id := "udp:" + name
+	var opts []udpserver.Option
+	for _, o := range s.common(id) {
+		opts = append(opts, o.(udpserver.Option))
+	}
+	srv := udp.NewServer(opts...)
+	s.mu.Lock()
+	s.udp[name] = srv
+	s.addrs[id] = l.LocalAddr()
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(l); err != nil {
+			s.log.Error().Err(err).Str("listener", id).Msg("coap_listener_failed")
+		}
+		_ = l.Close()
+	}()
+	s.log.Info().Str("listener", id).Stringer("bind", l.LocalAddr()).Msg("listener_started")
+	return nil
+}
+
+func (s *Server) listenDTLS(name string, cfg *DTLSListener) error {
+	dc, err := cfg.dtlsOptions()
+	if err != nil {
+		return err
+	}
+	l, err := coapnet.NewDTLSListener("udp", cfg.Bind, dc)
+	if err != nil {
+		return err
+	}
+	id := "dtls:" + name
+	hs := cfg.HandshakeTimeout
+	if hs <= 0 {
+		hs = 10 * time.Second
+	}
+	opts := []dtlsserver.Option{options.WithDTLSHandshakeTimeout(hs)}
+	for _, o := range s.common(id) {
+		opts = append(opts, o.(dtlsserver.Option))
+	}
+	srv := dtls.NewServer(opts...)
+	s.mu.Lock()
+	s.dtls[name] = srv
+	s.addrs[id] = l.Addr()
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(l); err != nil {
+			s.log.Error().Err(err).Str("listener", id).Msg("coap_listener_failed")
+		}
+		_ = l.Close()
+	}()
+	s.log.Info().Str("listener", id).Stringer("bind", l.Addr()).Msg("listener_started")
+	return nil
+}
+
+// Addr is the bound address of a listener ("udp:default", "dtls:default"),
+// or nil.
+func (s *Server) Addr(listener string) net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs[listener]
+}
+
+// Listener names the listener a peer came in on ("udp:default").
+func Listener(cc *Conn) string {
+	v, _ := cc.Context().Value(listenerKey{}).(string)
+	return v
+}
+
+// Shutdown stops every listener, waits for them, and abandons the
+// notifications still awaiting acknowledgement (without calling back).
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	for _, srv := range s.udp {
+		srv.Stop()
+	}
+	for _, srv := range s.dtls {
+		srv.Stop()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.notes.close()
+}
+
+// serve recovers from a panic in a handler, so that no input can bring the
+// listener down: the request is answered 5.00 and the panic logged.
+func (s *Server) serve(w *ResponseWriter, r *pool.Message) {
+	if r.Type() == message.Reset || r.Type() == message.Acknowledgement {
+		return // an RST or ACK not for a notification of ours
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error().Interface("panic", p).Str("peer", w.Conn().RemoteAddr().String()).Msg("coap_handler_panic")
+			_ = w.SetResponse(codes.InternalServerError, message.TextPlain, strings.NewReader("internal error"))
+		}
+	}()
+	s.handler(w, r)
+}
+
+// goCoapError logs what go-coap reports: malformed datagrams (which it
+// answers with RST when confirmable) and transport errors.
+func (s *Server) goCoapError(err error) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "malformed") || strings.Contains(msg, "unmarshal") {
+		s.log.Info().Err(err).Msg("coap_malformed_message")
+		return
+	}
+	s.log.Debug().Err(err).Msg("coap_transport_error")
+}
+
+// monitor sees every message a peer sends before go-coap handles it. It
+// completes our confirmable notifications on their ACK or RST, and refuses
+// Block1 transfers that would exceed MaxBodySize. drop=true hides the
+// message from go-coap.
+func (s *Server) monitor(cc *Conn, r *pool.Message) (drop bool, err error) {
+	switch r.Type() {
+	case message.Acknowledgement, message.Reset:
+		if s.notes.complete(cc, r.MessageID(), r.Type() == message.Reset) {
+			return true, nil
+		}
+		return false, nil
+	}
+	if s.opts.DirectNON && s.direct(cc, r) {
+		return true, nil
+	}
+	if r.Code() == codes.POST || r.Code() == codes.PUT || r.Code() == codes.FETCH || r.Code() == codes.PATCH || r.Code() == codes.IPATCH {
+		if s.tooLarge(r) {
+			s.refuseTooLarge(cc, r)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// tooLarge reports whether a request announces, or has reached, a body
+// larger than MaxBodySize (RFC 7959 §2.9.3: Size1 and the block offset).
+func (s *Server) tooLarge(r *pool.Message) bool {
+	limit := int64(s.opts.MaxBodySize)
+	if v, err := r.GetOptionUint32(message.Size1); err == nil && int64(v) > limit {
+		return true
+	}
+	size, _ := r.BodySize()
+	v, err := r.GetOptionUint32(message.Block1)
+	if err != nil {
+		return size > limit
+	}
+	szx, num, _, err := blockwise.DecodeBlockOption(v)
+	if err != nil {
+		return false // go-coap answers a bad block option itself
+	}
+	return num*szx.Size()+size > limit
+}
+
+// refuseTooLarge answers 4.13 Request Entity Too Large with Size1.
+func (s *Server) refuseTooLarge(cc *Conn, r *pool.Message) {
+	resp := cc.AcquireMessage(context.Background())
+	defer cc.ReleaseMessage(resp)
+	resp.SetCode(codes.RequestEntityTooLarge)
+	resp.SetToken(r.Token())
+	resp.SetOptionUint32(message.Size1, uint32(min(s.opts.MaxBodySize, 1<<31)))
+	resp.SetContentFormat(message.TextPlain)
+	resp.SetBody(strings.NewReader("request body too large"))
+	if r.Type() == message.Confirmable {
+		resp.SetType(message.Acknowledgement)
+		resp.SetMessageID(r.MessageID())
+	} else {
+		resp.SetType(message.NonConfirmable)
+		resp.SetMessageID(cc.GetMessageID())
+	}
+	s.log.Info().Str("peer", cc.RemoteAddr().String()).Int("max_body_size", s.opts.MaxBodySize).Msg("coap_body_too_large")
+	if err := cc.Session().WriteMessage(resp); err != nil {
+		s.log.Debug().Err(err).Msg("coap_write_failed")
+	}
+}
+
+// direct serves a simple NON request itself (see Options.DirectNON); it
+// reports false for a request go-coap must handle.
+func (s *Server) direct(cc *Conn, r *pool.Message) bool {
+	if r.Type() != message.NonConfirmable || r.Code() < codes.GET || r.Code() > codes.IPATCH {
+		return false
+	}
+	for _, o := range r.Options() {
+		switch o.ID {
+		case message.Observe, message.Block1, message.Block2, message.QBlock1, message.QBlock2:
+			return false
+		}
+	}
+	if s.tooLarge(r) {
+		return false // refused with 4.13 by the caller
+	}
+	if s.nonDup.seen(cc, r.MessageID(), time.Now()) {
+		return true // RFC 7252 §4.5: a duplicate NON is silently ignored
+	}
+	resp := cc.AcquireMessage(context.Background())
+	resp.SetToken(r.Token())
+	w := responsewriter.New(resp, cc, r.Options()...)
+	s.serve(w, r)
+	m := w.Message()
+	if m.IsModified() {
+		m.SetType(message.NonConfirmable)
+		m.SetMessageID(cc.GetMessageID())
+		if err := cc.Session().WriteMessage(m); err != nil {
+			s.log.Debug().Err(err).Msg("coap_write_failed")
+		}
+	}
+	cc.ReleaseMessage(m)
+	return true
+}
+
+// nonLifetime is RFC 7252 §4.8.2's NON_LIFETIME with default parameters.
+const nonLifetime = 145 * time.Second
+
+// dedup remembers recent (peer, message id) pairs of NON requests in a
+// fixed table: memory is bounded, and a pair evicted by a later collision
+// is simply processed again if it ever comes back.
+type dedup struct {
+	mu    sync.Mutex
+	slots [1 << 16]struct {
+		key uint64
+		at  int64
+	} // guarded by mu
+}
+
+func (d *dedup) seen(cc *Conn, mid int32, now time.Time) bool {
+	// FNV-1a over the peer's address and port, and the message id.
+	key := uint64(14695981039346656037)
+	add := func(b byte) { key ^= uint64(b); key *= 1099511628211 }
+	if a, ok := cc.RemoteAddr().(*net.UDPAddr); ok {
+		for _, b := range a.IP {
+			add(b)
+		}
+		add(byte(a.Port >> 8))
+		add(byte(a.Port))
+	} else {
+		for _, b := range []byte(cc.RemoteAddr().String()) {
+			add(b)
+		}
+	}
+	add(byte(mid >> 8))
+	add(byte(mid))
+	i := (key>>16 ^ key) & (1<<16 - 1)
+	t := now.UnixNano()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	sl := &d.slots[i]
+	if sl.key == key && t-sl.at < int64(nonLifetime) {
+		return true
+	}
+	sl.key, sl.at = key, t
+	return false
+}
