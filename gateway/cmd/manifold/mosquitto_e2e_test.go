@@ -60,6 +60,11 @@ func startBroker(t *testing.T, env ...string) *runningBroker {
 		}
 	})
 	if !eventually(t, 10*time.Second, func() bool {
+		// Every listener (ws, ssl, the gateways') is up once server_started
+		// is logged; tests look their addresses up right after.
+		if len(b.logs.find("server_started")) == 0 {
+			return false
+		}
 		for _, ev := range b.logs.find("listener_started") {
 			if ev["proto"] == "tcp" && ev["listener"] == "default" {
 				b.addr, _ = ev["addr"].(string)
