@@ -1,0 +1,94 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestStompGateway(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  string
+		env   []string
+		subs  []string
+		check func(t *testing.T, c *Config)
+	}{
+		{name: "defaults", check: func(t *testing.T, c *Config) {
+			st := c.Gateway.STOMP
+			if !st.Enable || st.Frame.MaxHeaders != 10 || st.Frame.MaxHeadersLength != 1024 || st.Frame.MaxBodyLength != 65536 ||
+				st.MaxFrameSize != 1<<20 || !st.DemoPage || st.Listeners.TCP["default"].Bind != "0.0.0.0:61613" ||
+				st.Listeners.HTTP["default"].Bind != "0.0.0.0:61614" || st.Listeners.SSL["default"].Enable {
+				t.Errorf("defaults %+v", st)
+			}
+		}},
+		{name: "file", file: "gateway:\n  stomp:\n    mountpoint: web/\n    frame: {max_headers: 20}\n    listeners:\n      tcp:\n        other: {bind: 61615}\n",
+			check: func(t *testing.T, c *Config) {
+				st := c.Gateway.STOMP
+				if st.Mountpoint != "web/" || st.Frame.MaxHeaders != 20 || st.Listeners.TCP["other"].Bind != "0.0.0.0:61615" ||
+					st.Listeners.TCP["default"].Bind != "0.0.0.0:61613" {
+					t.Errorf("%+v", st)
+				}
+			}},
+		{name: "environment", env: []string{"MANIFOLD_GATEWAY__STOMP__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0", "MANIFOLD_GATEWAY__STOMP__DEMO_PAGE=false"},
+			check: func(t *testing.T, c *Config) {
+				if c.Gateway.STOMP.Listeners.TCP["default"].Bind != "127.0.0.1:0" || c.Gateway.STOMP.DemoPage {
+					t.Errorf("%+v", c.Gateway.STOMP)
+				}
+			}},
+		{name: "unknown key", file: "gateway:\n  stomp:\n    frame:\n      max_headrs: 5\n",
+			subs: []string{":4: gateway.stomp.frame.max_headrs: unknown key (did you mean gateway.stomp.frame.max_headers?)"}},
+		{name: "out of range", file: "gateway:\n  stomp:\n    frame: {max_headers: 0}\n",
+			subs: []string{"gateway.stomp.frame.max_headers"}},
+		{name: "bad value from the environment", env: []string{"MANIFOLD_GATEWAY__STOMP__MAX_FRAME_SIZE=huge"},
+			subs: []string{"MANIFOLD_GATEWAY__STOMP__MAX_FRAME_SIZE: gateway.stomp.max_frame_size"}},
+		{name: "other gateways stay raw", file: "gateway:\n  coap:\n    x: 1\n",
+			check: func(t *testing.T, c *Config) {
+				if s, ok := c.Gateway.Other["coap"]; !ok || s.Key() != "gateway.coap" || !reflect.DeepEqual(s.Keys(), []string{"x"}) {
+					t.Errorf("Other = %+v", c.Gateway.Other)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeConfig(t, tc.file)
+			}
+			cfg, _, err := Load(path, tc.env)
+			if len(tc.subs) > 0 {
+				wantErr(t, err, nil, tc.subs...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, cfg)
+		})
+	}
+}
+
+func TestEnabledGatewayListeners(t *testing.T) {
+	cfg, _ := mustLoad(t, writeConfig(t, "gateway:\n  stomp:\n    listeners:\n      tcp:\n        b: {bind: 1}\n      http:\n        default: {enable: false}\n"), nil)
+	var got []string
+	for _, r := range cfg.EnabledGatewayListeners() {
+		got = append(got, r.ID()+"@"+string(r.Bind)+" "+r.Key())
+	}
+	want := []string{"stomp:tcp:b@0.0.0.0:1 gateway.stomp.listeners.tcp.b", "stomp:tcp:default@0.0.0.0:61613 gateway.stomp.listeners.tcp.default"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("EnabledGatewayListeners = %v, want %v", got, want)
+	}
+	cfg.Gateway.STOMP.Enable = false
+	if refs := cfg.EnabledGatewayListeners(); len(refs) != 0 {
+		t.Errorf("disabled gateway has listeners %v", refs)
+	}
+}
+
+func TestMountpointFor(t *testing.T) {
+	g := GatewayCommon{Mountpoint: "gw/"}
+	if got := g.MountpointFor(&Listener{}); got != "gw/" {
+		t.Errorf("listener without mountpoint: %q", got)
+	}
+	if got := g.MountpointFor(&Listener{Mountpoint: "l/"}); got != "l/" {
+		t.Errorf("listener mountpoint: %q", got)
+	}
+}
