@@ -314,3 +314,50 @@ func TestIntervalSyncs(t *testing.T) {
 		t.Fatal("the WAL stays dirty under FsyncInterval")
 	}
 }
+
+// TestDamagedValues: a value that does not decode is skipped and logged,
+// never a reason to start empty or to delete a session's queue.
+func TestDamagedValues(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, store.Options{})
+	for _, c := range []string{"good", "bad"} {
+		s.PutSession(store.SessionRecord{ClientID: c})
+		for seq := uint64(1); seq <= 3; seq++ {
+			if err := s.Enqueue(c, &store.Entry{Seq: seq, Msg: testMsg(seq), QoS: core.QoS1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.PutRetained(testMsg(9))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{testLogger(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := []byte{9, 9, 9}
+	_ = db.Set(clientPrefix(nil, kindSession, "bad"), junk, pebble.Sync)
+	_ = db.Set(seqKey(nil, kindQueue, "good", 2), junk, pebble.Sync)
+	_ = db.Set(retainedKey("r/junk"), junk, pebble.Sync)
+	_ = db.Close()
+
+	s = openT(t, dir, store.Options{})
+	r, err := s.Restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Sessions) != 1 || r.Sessions[0].Record.ClientID != "good" || r.Sessions[0].Queued != 3 {
+		t.Fatalf("restored %+v, want good with 3 entries (one unreadable)", r.Sessions)
+	}
+	if len(r.Retained) != 1 {
+		t.Fatalf("retained %d, want the readable one", len(r.Retained))
+	}
+	if got := load(t, s, "good", 0, 10); len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 3 {
+		t.Fatalf("loaded %d entries, want seqs 1 and 3", len(got))
+	}
+	if got := load(t, s, "bad", 0, 10); len(got) != 3 {
+		t.Fatalf("the unreadable session's queue holds %d, want its 3 entries kept", len(got))
+	}
+	_ = s.Close()
+}

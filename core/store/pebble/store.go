@@ -55,8 +55,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	committed atomic.Uint64 // ops durable per the policy (tickets up to it are drained)
-	failed    atomic.Value  // error: the first commit failure; tickets stop draining
+	committed atomic.Uint64         // ops durable per the policy (tickets up to it are drained)
+	failed    atomic.Pointer[error] // the first commit failure; tickets stop draining
 
 	wmu     sync.Mutex
 	waiters []waiter // guarded by wmu
@@ -297,8 +297,20 @@ func (s *Store) DeleteSubscription(clientID, filter string) {
 func (s *Store) Enqueue(clientID string, e *store.Entry) error {
 	c := *e
 	c.Phase = store.PhaseQueued
-	key := seqKey(nil, kindQueue, clientID, e.Seq)
-	val := store.AppendEntry(nil, &c)
+	// Key and value share one allocation (sized from an estimate of the
+	// encoding; AppendEntry grows it if short).
+	est := len(clientID) + 16 + 32 + len(e.Shared) + 5*len(e.SubIDs)
+	if e.Msg != nil && !e.SharedBody {
+		m := e.Msg
+		est += 48 + len(m.Topic) + len(m.Payload) + len(m.From) + len(m.ContentType) +
+			len(m.ResponseTopic) + len(m.CorrelationData) + 10*len(m.UserProperties)
+		for _, p := range m.UserProperties {
+			est += len(p.Key) + len(p.Value)
+		}
+	}
+	buf := seqKey(make([]byte, 0, est), kindQueue, clientID, e.Seq)
+	key := buf[:len(buf):len(buf)]
+	val := store.AppendEntry(buf[len(buf):], &c)
 	size := int64(len(key) + len(val))
 	if max := s.opts.MaxDiskBytes; max > 0 {
 		if s.queued.Add(size) > max {
@@ -569,21 +581,21 @@ func (s *Store) failWaiters() {
 
 // fail records the first commit error; tickets stop draining from then on.
 func (s *Store) fail(err error) {
-	if s.failed.CompareAndSwap(nil, err) {
+	if s.failed.CompareAndSwap(nil, &err) {
 		s.log.Error().Err(err).Msg("store_commit_failed")
 	}
 }
 
 func (s *Store) failure() error {
-	if err, ok := s.failed.Load().(error); ok {
-		return err
+	if p := s.failed.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
 
 // apply runs one round of ops on the writer goroutine.
 func (s *Store) apply(ops []op, upTo uint64) {
-	if !s.w.accounted {
+	if !s.w.accounted && ops[0].kind != opRestore { // Restore accounts itself
 		if err := s.account(nil); err != nil {
 			s.fail(err)
 		}
