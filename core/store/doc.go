@@ -81,8 +81,12 @@
 //
 // Open writes the version on a fresh store and refuses one whose version is
 // newer than it knows with ErrNewerFormat (naming the path and both
-// versions); an unreadable or damaged directory fails with ErrCorrupt, never
-// an empty start.
+// versions). An unreadable or damaged directory fails with ErrCorrupt, never
+// an empty start: a path that is not a directory, a MANIFEST or OPTIONS file
+// Pebble cannot read, and a database that exists without a V key (its
+// write-ahead log was lost, or it is not a Manifold store). A value that
+// does not decode is skipped and logged (store_*_unreadable); a session
+// whose record does not decode is not restored but its keys are kept.
 //
 // # Disk quota
 //

@@ -184,6 +184,22 @@ func TestOpenErrors(t *testing.T) {
 			}
 			return dir
 		}, store.ErrCorrupt},
+		{"write_ahead_log_lost", func(t *testing.T) string {
+			dir := t.TempDir()
+			writeSome(t, dir)
+			files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+			for _, f := range files {
+				_ = os.Remove(f)
+			}
+			return dir
+		}, store.ErrCorrupt},
+		{"symlink_loop", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "loop")
+			if err := os.Symlink(p, p); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, store.ErrCorrupt},
 		{"newer_format", func(t *testing.T) string {
 			dir := t.TempDir()
 			writeSome(t, dir)

@@ -157,7 +157,7 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 	if opts.MaxPendingBytes <= 0 {
 		opts.MaxPendingBytes = 64 << 20
 	}
-	log = log.With().Str("component", "store").Str("dir", dir).Logger()
+	log = log.With().Str("dir", dir).Logger() // the caller names the component
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s: not a directory", store.ErrCorrupt, dir)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -166,8 +166,15 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", store.ErrCorrupt, dir, err)
 	}
-	if _, err := os.ReadDir(dir); err != nil {
+	names, err := os.ReadDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", store.ErrCorrupt, dir, err)
+	}
+	existed := false // a database was there before: its V key must be too
+	for _, n := range names {
+		if strings.HasPrefix(n.Name(), "MANIFEST-") || strings.HasPrefix(n.Name(), "OPTIONS-") {
+			existed = true
+		}
 	}
 
 	fs := newWALFS(vfs.Default, opts.Fsync != store.FsyncAlways)
@@ -188,7 +195,7 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 		}
 		return nil, fmt.Errorf("%w: %s: %w", store.ErrCorrupt, dir, err)
 	}
-	if err := checkVersion(db, dir); err != nil {
+	if err := checkVersion(db, dir, existed); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -216,10 +223,14 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 }
 
 // checkVersion reads the V key: a fresh store gets formatVersion, a newer
-// one is refused.
-func checkVersion(db *pebble.DB, dir string) error {
+// one is refused, and so is a database that existed without one (not ours,
+// or its write-ahead log was lost: starting over it would look empty).
+func checkVersion(db *pebble.DB, dir string, existed bool) error {
 	v, closer, err := db.Get(versionKey)
 	if errors.Is(err, pebble.ErrNotFound) {
+		if existed {
+			return fmt.Errorf("%w: %s holds a database without a Manifold format version (not a Manifold store, or its write-ahead log is lost)", store.ErrCorrupt, dir)
+		}
 		if err := db.Set(versionKey, []byte(strconv.Itoa(formatVersion)), pebble.Sync); err != nil {
 			return fmt.Errorf("%w: %s: writing the format version: %w", store.ErrCorrupt, dir, err)
 		}
