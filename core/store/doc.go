@@ -75,7 +75,8 @@
 // references and the last deletes it. Restore rebuilds the counts from the
 // Q and I entry headers (without decoding bodies) and deletes bodies nothing
 // references. DeleteSession drops the references of the client's Q entries
-// (read after committing everything before it) and inflight entries, then
+// (read after committing everything before it, and only when the writer
+// counts shared ones among them) and inflight entries, then
 // removes the client with one point delete (S) and range deletions over its
 // U, A, Q and I prefixes.
 //

@@ -203,6 +203,7 @@ func BenchmarkRestore1M(b *testing.B) {
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}
+	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		s, err := Open(dir, store.Options{}, zerolog.Nop())

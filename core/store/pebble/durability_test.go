@@ -377,3 +377,19 @@ func TestDamagedValues(t *testing.T) {
 	}
 	_ = s.Close()
 }
+
+// TestOpenTwice: a second Open of a directory in use fails (Pebble's LOCK)
+// instead of sharing it.
+func TestOpenTwice(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, store.Options{})
+	defer s.Close()
+	s2, err := Open(dir, store.Options{}, testLogger(t))
+	if err == nil {
+		_ = s2.Close()
+		t.Fatal("a second Open of the same directory succeeded")
+	}
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second Open: %v, want an error naming %s", err, dir)
+	}
+}

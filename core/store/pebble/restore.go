@@ -349,6 +349,7 @@ func (rs *restoreScan) queue(k, v []byte) error {
 		rs.bad++
 	} else if shared {
 		rs.addRef(id)
+		a.sharedQ++
 	}
 	if r := rs.restoredQueue(c); r != nil {
 		seq := beUint64(rest)

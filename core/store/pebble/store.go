@@ -94,6 +94,7 @@ type clientAcc struct {
 	exists   bool              // a session record is stored
 	bytes    int64             // queued + inflight entry bytes
 	n        int64             // queued + inflight entries
+	sharedQ  int64             // queued entries referencing a shared body
 	inflight map[uint64]uint64 // seq → shared body id of an inflight entry in PhaseRec
 }
 
@@ -627,10 +628,11 @@ func (s *Store) apply(ops []op, upTo uint64) {
 			}
 			_ = r.b.Set(o.key, o.val, nil)
 		case opEnqueue:
+			a := s.client(o.client)
 			if o.msg != nil {
 				s.ref(r.b, o.msg)
+				a.sharedQ++
 			}
-			a := s.client(o.client)
 			a.bytes += o.size
 			a.n++
 			_ = r.b.Set(o.key, o.val, nil)
@@ -639,6 +641,7 @@ func (s *Store) apply(ops []op, upTo uint64) {
 			_ = r.b.Set(o.key2, o.val, nil)
 			if o.shared {
 				a := s.client(o.client)
+				a.sharedQ--
 				if a.inflight == nil {
 					a.inflight = make(map[uint64]uint64)
 				}
@@ -653,11 +656,13 @@ func (s *Store) apply(ops []op, upTo uint64) {
 				s.releaseInflight(r.b, o.client, o.seq)
 			} else if o.shared {
 				s.unref(r.b, o.msgID)
+				if a := s.w.clients[o.client]; a != nil {
+					a.sharedQ--
+				}
 			}
 			s.forget(o.client)
 		case opDeleteSession:
-			r.commitNoSync()
-			s.deleteSession(r.b, o.client)
+			s.deleteSession(&r, o.client)
 		case opLoad:
 			r.commitNoSync()
 			entries, err := s.load(o.client, o.seq, o.max)
@@ -828,27 +833,35 @@ func (s *Store) releaseInflight(b *pebble.Batch, client string, seq uint64) {
 // deleteSession removes every key of a client with range deletions, after
 // dropping the shared body references of its queue (read from disk: the
 // batch before it is committed) and inflight window.
-func (s *Store) deleteSession(b *pebble.Batch, client string) {
+func (s *Store) deleteSession(r *round, client string) {
+	a := s.w.clients[client]
+	if a == nil {
+		a = &clientAcc{}
+	}
 	qp := clientPrefix(nil, kindQueue, client)
-	if err := s.scan(qp, prefixEnd(qp), func(_, v []byte) error {
-		shared, id, err := store.EntryBodyRef(v)
-		if err == nil && shared {
-			s.unref(b, id)
+	// Only a queue holding shared bodies is read (a million unshared entries
+	// would hold up the writer for nothing).
+	if a.sharedQ > 0 {
+		r.commitNoSync() // the scan must see the writes before it
+		if err := s.scan(qp, prefixEnd(qp), func(_, v []byte) error {
+			shared, id, err := store.EntryBodyRef(v)
+			if err == nil && shared {
+				s.unref(r.b, id)
+			}
+			return nil
+		}); err != nil {
+			s.log.Error().Err(err).Str("clientid", client).Msg("store_delete_session_scan_failed")
 		}
-		return nil
-	}); err != nil {
-		s.log.Error().Err(err).Str("clientid", client).Msg("store_delete_session_scan_failed")
 	}
-	if a := s.w.clients[client]; a != nil {
-		for _, id := range a.inflight {
-			s.unref(b, id)
-		}
-		s.queued.Add(-a.bytes)
-		if a.exists {
-			s.sessions.Add(-1)
-		}
-		delete(s.w.clients, client)
+	b := r.b
+	for _, id := range a.inflight {
+		s.unref(b, id)
 	}
+	s.queued.Add(-a.bytes)
+	if a.exists {
+		s.sessions.Add(-1)
+	}
+	delete(s.w.clients, client)
 	_ = b.Delete(clientPrefix(nil, kindSession, client), nil)
 	for _, kind := range []byte{kindSub, kindAwaiting, kindQueue, kindInflight} {
 		p := clientPrefix(nil, kind, client)
