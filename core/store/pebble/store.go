@@ -641,11 +641,13 @@ func (s *Store) apply(ops []op, upTo uint64) {
 			_ = r.b.Set(o.key2, o.val, nil)
 			if o.shared {
 				a := s.client(o.client)
-				a.sharedQ--
 				if a.inflight == nil {
 					a.inflight = make(map[uint64]uint64)
 				}
-				a.inflight[o.seq] = o.msgID
+				if _, again := a.inflight[o.seq]; !again { // a second MarkSent moves nothing
+					a.inflight[o.seq] = o.msgID
+					a.sharedQ--
+				}
 			}
 		case opMarkReleased:
 			_ = r.b.Set(o.key, o.val, nil)
