@@ -393,3 +393,21 @@ func TestOpenTwice(t *testing.T) {
 		t.Fatalf("second Open: %v, want an error naming %s", err, dir)
 	}
 }
+
+// TestWALWrapped checks the deferred-sync wrapper catches Pebble's WAL (its
+// write category) except under FsyncAlways, where Pebble syncs as usual.
+func TestWALWrapped(t *testing.T) {
+	for _, tc := range []struct {
+		fsync   store.Fsync
+		wrapped bool
+	}{{store.FsyncInterval, true}, {store.FsyncNever, true}, {store.FsyncAlways, false}} {
+		s := openT(t, t.TempDir(), store.Options{Fsync: tc.fsync})
+		s.fs.mu.Lock()
+		n := len(s.fs.files)
+		s.fs.mu.Unlock()
+		if (n > 0) != tc.wrapped {
+			t.Errorf("fsync policy %d: %d WAL files wrapped, want wrapped=%v", tc.fsync, n, tc.wrapped)
+		}
+		_ = s.Close()
+	}
+}
