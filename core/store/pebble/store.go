@@ -558,22 +558,25 @@ func (s *Store) run() {
 	for range s.wake {
 		for {
 			s.mu.Lock()
-			ops := s.pending
-			upTo := s.appended
-			closing := s.closing
-			s.pending = s.spare[:0]
-			s.spare = nil
-			s.pendingBytes = 0
-			s.pendingSeen.Store(0)
-			s.notFull.Broadcast()
-			s.mu.Unlock()
-			if len(ops) == 0 {
+			if len(s.pending) == 0 {
+				closing := s.closing
+				s.mu.Unlock()
 				if closing {
 					s.failWaiters()
 					return
 				}
 				break
 			}
+			// Swap the pending slice for the one the last round used, so
+			// the two are reused in turn.
+			ops := s.pending
+			upTo := s.appended
+			s.pending = s.spare[:0]
+			s.spare = nil
+			s.pendingBytes = 0
+			s.pendingSeen.Store(0)
+			s.notFull.Broadcast()
+			s.mu.Unlock()
 			s.apply(ops, upTo)
 			clear(ops)
 			s.mu.Lock()
