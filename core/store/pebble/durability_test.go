@@ -411,3 +411,43 @@ func TestWALWrapped(t *testing.T) {
 		_ = s.Close()
 	}
 }
+
+// TestBodyReclaim: Restore deletes shared bodies nothing references, and an
+// entry whose body is gone is skipped by LoadQueue (logged), not returned
+// without a message.
+func TestBodyReclaim(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir, store.Options{})
+	s.PutSession(store.SessionRecord{ClientID: "c"})
+	for seq := uint64(1); seq <= 3; seq++ {
+		if err := s.Enqueue("c", &store.Entry{Seq: seq, Msg: testMsg(seq), QoS: core.QoS1, SharedBody: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{testLogger(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Set(bodyKey(nil, 777), store.AppendMessage(nil, testMsg(777)), pebble.Sync) // referenced by nothing
+	_ = db.Delete(bodyKey(nil, 2), pebble.Sync)                                      // referenced by seq 2
+	_ = db.Close()
+
+	s = openT(t, dir, store.Options{})
+	defer s.Close()
+	if _, err := s.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Bodies != 2 {
+		t.Fatalf("Stats().Bodies = %d, want the 2 referenced bodies left", st.Bodies)
+	}
+	got := load(t, s, "c", 0, 10)
+	if len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 3 {
+		t.Fatalf("loaded %d entries, want seqs 1 and 3", len(got))
+	}
+	if _, _, err := s.db.Get(bodyKey(nil, 777)); !errors.Is(err, pebble.ErrNotFound) {
+		t.Fatalf("the unreferenced body is still there: %v", err)
+	}
+}
