@@ -432,7 +432,7 @@ func TestBodyReclaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = db.Set(bodyKey(nil, 777), store.AppendMessage(nil, testMsg(777)), pebble.Sync) // referenced by nothing
-	_ = db.Delete(bodyKey(nil, 2), pebble.Sync)                                      // referenced by seq 2
+	_ = db.Delete(bodyKey(nil, 2), pebble.Sync)                                        // referenced by seq 2
 	_ = db.Close()
 
 	s = openT(t, dir, store.Options{})
