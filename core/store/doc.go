@@ -37,8 +37,10 @@
 // v2.1.7) copies a batch committed with pebble.NoSync into a 32 KiB block
 // buffer in user space and returns; its flush goroutine writes a partial
 // block to the file only when a sync is requested or the block is full. A
-// NoSync commit can therefore be lost by kill -9 (the kill test in
-// core/store/pebble loses ~100 of 2000 entries that way). So every writer
+// NoSync commit can therefore be lost by kill -9 (run with NoSync commits,
+// the kill test in core/store/pebble lost 97 of 2000 entries whose ticket
+// had drained). Pebble's Options.WALMinSyncInterval does not help: it delays
+// the commit itself until the next sync. So every writer
 // round is committed with pebble.Sync, and under FsyncInterval and
 // FsyncNever the store opens Pebble over a file system wrapper (walFS) whose
 // WAL files (write category "pebble-wal") turn Sync/SyncData into "mark
