@@ -271,10 +271,15 @@ func (s *Store) appendOp(o op, write bool) bool {
 	if write {
 		s.appended++
 	}
+	// Only the op that makes the slice non-empty signals: the writer looks
+	// at the slice again after every round, so later ones are seen.
+	first := len(s.pending) == 1
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if first {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
 	return true
 }
