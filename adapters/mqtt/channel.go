@@ -60,10 +60,10 @@ type channel struct {
 
 	// From the client's TLS certificate, by peer_cert_as_username and
 	// peer_cert_as_clientid; nil without a certificate.
-	cert *certIDs
-	sess                       *session.Session
-	version                    byte
-	willSent                   bool // the will must not be published (normal DISCONNECT or refused connect)
+	cert     *certIDs
+	sess     *session.Session
+	version  byte
+	willSent bool // the will must not be published (normal DISCONNECT or refused connect)
 
 	sessionExpiryWasZero bool // v5 CONNECT gave no Session Expiry Interval [MQTT-3.14.2-2]
 
