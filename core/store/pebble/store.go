@@ -38,6 +38,8 @@ type Store struct {
 	dir  string
 	opts store.Options
 	log  zerolog.Logger
+
+	fullLogged atomic.Int64 // unix nanos of the last store_full_message_dropped
 	fs   *walFS
 
 	mu           sync.Mutex
@@ -294,6 +296,18 @@ func (s *Store) PutSession(r store.SessionRecord) {
 	}, true)
 }
 
+// logFull says, at most every 10 s, that messages are being dropped because
+// max_disk_bytes is reached (the drops themselves are counted in Stats).
+func (s *Store) logFull(clientID string, max int64) {
+	now := time.Now().UnixNano()
+	last := s.fullLogged.Load()
+	if now-last < int64(10*time.Second) || !s.fullLogged.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn().Str("clientid", clientID).Int64("max_disk_bytes", max).Uint64("dropped_total", s.dropped.Load()).
+		Msg("store_full_message_dropped")
+}
+
 // DeleteSession implements store.Store.
 func (s *Store) DeleteSession(clientID string) {
 	s.appendOp(op{kind: opDeleteSession, client: clientID}, true)
@@ -333,6 +347,7 @@ func (s *Store) Enqueue(clientID string, e *store.Entry) error {
 		if s.queued.Add(size) > max {
 			s.queued.Add(-size)
 			s.dropped.Add(1)
+			s.logFull(clientID, max)
 			return store.ErrFull
 		}
 	} else {
