@@ -20,8 +20,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/adapters"
-	"github.com/manifold-iot/manifold/codec"
 	"github.com/manifold-iot/manifold/gateway/edge"
+	"github.com/manifold-iot/manifold/gateway/internal/chanrun"
 )
 
 // DTLS defaults.
@@ -234,7 +234,7 @@ func (s *DTLSServer) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	_ = ln.Close()
 	for _, c := range live {
-		c.stop(edge.ErrServerClosed)
+		c.stop()
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -267,7 +267,7 @@ func (s *DTLSServer) accept(ln net.Listener) {
 			_ = nc.Close()
 			continue
 		}
-		c := &dtlsConn{s: s, nc: nc.(*dtls.Conn), wake: make(chan struct{}, 1), done: make(chan struct{})}
+		c := &dtlsConn{s: s, nc: nc.(*dtls.Conn), done: make(chan struct{})}
 		s.mu.Lock()
 		if s.stopped {
 			s.mu.Unlock()
@@ -282,58 +282,33 @@ func (s *DTLSServer) accept(ln net.Listener) {
 	}
 }
 
-// dtlsConn drives one association's Channel. Only the owner goroutine
-// (serve) calls the channel and writes; Notify and Post set state and wake it.
+// dtlsConn drives one association's Channel through its chanrun.Runner
+// (the adapters.Handle the channel gets). Only the owner goroutine (serve)
+// calls the channel and writes, one datagram per frame; the reader goroutine
+// hands it one datagram at a time.
 type dtlsConn struct {
+	chanrun.Runner
+
 	s  *DTLSServer
 	nc *dtls.Conn
 
-	wake     chan struct{}
-	done     chan struct{}
+	done     chan struct{} // closed by stop: the owner and the reader end
 	stopOnce sync.Once
-	mu       sync.Mutex
-	notified bool  // guarded by mu
-	posts    []any // guarded by mu
-	stopWhy  error // guarded by mu
+	rd       chan dtlsRead
+	rdAck    chan struct{}
 
-	// owner-only
-	ch       adapters.Channel
-	codec    codec.Codec
-	deadline map[adapters.TimerID]time.Time
-	closed   bool
-	wbuf     []byte
+	broken bool // owner-only: a write failed, send nothing more
 }
 
-// Notify implements adapters.Handle.
-func (c *dtlsConn) Notify() {
-	c.mu.Lock()
-	c.notified = true
-	c.mu.Unlock()
-	c.poke()
+type dtlsRead struct {
+	b   []byte
+	err error
 }
 
-// Post implements adapters.Handle.
-func (c *dtlsConn) Post(ev any) {
-	c.mu.Lock()
-	if len(c.posts) < 1024 {
-		c.posts = append(c.posts, ev)
-	}
-	c.mu.Unlock()
-	c.poke()
-}
-
-func (c *dtlsConn) poke() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *dtlsConn) stop(reason error) {
+// stop ends the association: the owner sees done (Close(edge.ErrServerClosed)
+// unless it is closing already) and the reader's Read fails.
+func (c *dtlsConn) stop() {
 	c.stopOnce.Do(func() {
-		c.mu.Lock()
-		c.stopWhy = reason
-		c.mu.Unlock()
 		close(c.done)
 		_ = c.nc.Close()
 	})
@@ -349,10 +324,11 @@ func (c *dtlsConn) serve() {
 		s.conns.Add(-1)
 		s.wg.Done()
 	}()
+	peer := udpAddrPort(c.nc.RemoteAddr())
+	c.Init(chanrun.Config{Log: &s.log, Peer: peer, Name: "listener", PerFrame: true, MaxPosts: 1024}, c)
 	hctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandshakeTimeout)
 	err := c.nc.HandshakeContext(hctx)
 	cancel()
-	peer := udpAddrPort(c.nc.RemoteAddr())
 	if err != nil {
 		s.log.Info().Err(err).Str("peer", peer.String()).Msg("dtls_handshake_failed")
 		return
@@ -369,168 +345,74 @@ func (c *dtlsConn) serve() {
 	}
 	ch, err := s.adapter.NewChannel(ci, s.ctx)
 	if err != nil {
+		c.Refuse()
 		s.log.Info().Err(err).Str("peer", peer.String()).Msg("channel_refused")
 		return
 	}
-	c.ch, c.codec = ch, ch.Codec()
-	c.deadline = make(map[adapters.TimerID]time.Time, 4)
-	c.run()
+	c.Start(ch)
+	c.rd, c.rdAck = make(chan dtlsRead), make(chan struct{})
+	go c.read()
+	chanrun.Run(&c.Runner, c.rd, c.onRead, c.done, edge.ErrServerClosed)
+	reason, _ := c.Reason()
+	c.Close(reason)
+	c.stop() // the reader goroutine ends
 }
 
-type dtlsRead struct {
-	b   []byte
-	err error
-}
-
-// run is the owner's event loop.
-func (c *dtlsConn) run() {
-	in := make(chan dtlsRead)
-	ack := make(chan struct{})
-	go func() { // the reader: one datagram at a time, handed over and acknowledged
-		buf := make([]byte, dtlsMaxDatagram)
-		for {
-			n, err := c.nc.Read(buf)
-			select {
-			case in <- dtlsRead{buf[:n], err}:
-			case <-c.done:
-				return
-			}
-			if err != nil {
-				return
-			}
-			select {
-			case <-ack:
-			case <-c.done:
-				return
-			}
-		}
-	}()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	c.apply(c.ch.Open())
-	for !c.closed {
-		c.arm(timer)
+// read is the reader goroutine: one datagram at a time, handed over and
+// acknowledged before its buffer is reused.
+func (c *dtlsConn) read() {
+	buf := make([]byte, dtlsMaxDatagram)
+	for {
+		n, err := c.nc.Read(buf)
 		select {
-		case r := <-in:
-			if r.err != nil {
-				c.close(nil)
-				break
-			}
-			c.onDatagram(r.b)
-			ack <- struct{}{}
-		case <-c.wake:
-			c.onWake()
-		case now := <-timer.C:
-			c.fire(now)
+		case c.rd <- dtlsRead{buf[:n], err}:
 		case <-c.done:
-			c.mu.Lock()
-			why := c.stopWhy
-			c.mu.Unlock()
-			c.close(why)
+			return
+		}
+		if err != nil {
+			return
+		}
+		select {
+		case <-c.rdAck:
+		case <-c.done:
+			return
 		}
 	}
-	c.stop(nil) // the reader goroutine ends
+}
+
+// onRead handles what the reader read: a datagram, or the end of the
+// association (a clean end: Close(nil)).
+func (c *dtlsConn) onRead(r dtlsRead) {
+	if r.err != nil {
+		c.BeginClose(nil, false)
+		return
+	}
+	c.onDatagram(r.b)
+	c.rdAck <- struct{}{}
 }
 
 func (c *dtlsConn) onDatagram(b []byte) {
-	for len(b) > 0 && !c.closed {
-		f, n, err := c.codec.Decode(b)
+	for len(b) > 0 && !c.Closing() {
+		f, n, err := c.Channel().Codec().Decode(b)
 		if err != nil || n <= 0 {
 			c.s.log.Info().Err(err).Str("peer", c.nc.RemoteAddr().String()).Msg("malformed_datagram")
 			return // dropped, as on UDP
 		}
-		c.apply(c.ch.HandleIn(f))
+		c.Apply(c.Channel().HandleIn(f))
 		b = b[n:]
 	}
 }
 
-func (c *dtlsConn) onWake() {
-	for !c.closed {
-		c.mu.Lock()
-		notified, posts := c.notified, c.posts
-		c.notified, c.posts = false, nil
-		c.mu.Unlock()
-		if !notified && len(posts) == 0 {
-			return
-		}
-		for _, ev := range posts {
-			if c.closed {
-				return
-			}
-			c.apply(c.ch.HandleEvent(ev))
-		}
-		if notified && !c.closed {
-			r := c.ch.HandleDeliver()
-			if r.More {
-				c.mu.Lock()
-				c.notified = true
-				c.mu.Unlock()
-			}
-			c.apply(r)
-		}
-	}
-}
-
-func (c *dtlsConn) fire(now time.Time) {
-	for id, at := range c.deadline {
-		if c.closed {
-			return
-		}
-		if !at.After(now) {
-			delete(c.deadline, id)
-			c.apply(c.ch.HandleTimeout(id, now))
-		}
-	}
-}
-
-func (c *dtlsConn) arm(t *time.Timer) {
-	var next time.Time
-	for _, at := range c.deadline {
-		if next.IsZero() || at.Before(next) {
-			next = at
-		}
-	}
-	d := time.Hour
-	if !next.IsZero() {
-		d = max(time.Until(next), 0)
-	}
-	t.Reset(d)
-}
-
-func (c *dtlsConn) apply(r adapters.Replies) {
-	for _, f := range r.Out {
-		b, ok := f.(adapters.Raw)
-		if !ok {
-			var err error
-			if c.wbuf, err = c.codec.Encode(c.wbuf[:0], f); err != nil {
-				continue
-			}
-			b = c.wbuf
-		}
-		_ = c.nc.SetWriteDeadline(time.Now().Add(dtlsWriteTimeout))
-		if _, err := c.nc.Write(b); err != nil {
-			c.close(err)
-			return
-		}
-	}
-	for _, t := range r.Timers {
-		if t.After <= 0 {
-			delete(c.deadline, t.ID)
-		} else {
-			c.deadline[t.ID] = time.Now().Add(t.After)
-		}
-	}
-	if r.Shutdown != nil {
-		c.close(r.Shutdown)
-	}
-}
-
-func (c *dtlsConn) close(reason error) {
-	if c.closed {
+// Send implements chanrun.Transport: one frame, one datagram.
+func (c *dtlsConn) Send(b []byte) {
+	if c.broken {
 		return
 	}
-	c.closed = true
-	c.ch.Close(reason)
+	_ = c.nc.SetWriteDeadline(time.Now().Add(dtlsWriteTimeout))
+	if _, err := c.nc.Write(b); err != nil {
+		c.broken = true
+		c.BeginClose(err, false)
+	}
 }
 
 func udpAddrPort(a net.Addr) netip.AddrPort {
