@@ -38,9 +38,6 @@ const (
 	// close its side after our last bytes and FIN (so they are not lost to
 	// a reset).
 	closeLinger = 5 * time.Second
-	// maxKeptBuffer is the largest inbound or outbound buffer a connection
-	// keeps between events.
-	maxKeptBuffer = 1 << 20
 )
 
 // Config configures one TLS (NewTLS) or secure WebSocket (NewWSS) listener.
