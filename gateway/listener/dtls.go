@@ -295,7 +295,7 @@ type dtlsConn struct {
 	done     chan struct{} // closed by stop: the owner and the reader end
 	stopOnce sync.Once
 	rd       chan dtlsRead
-	rdAck    chan struct{}
+	rdAck    chan struct{} // capacity 1
 
 	broken bool // owner-only: a write failed, send nothing more
 }
@@ -350,7 +350,9 @@ func (c *dtlsConn) serve() {
 		return
 	}
 	c.Start(ch)
-	c.rd, c.rdAck = make(chan dtlsRead), make(chan struct{})
+	// rdAck has room for the one ack the reader waits for, so the owner
+	// never blocks on a reader that stop has already ended.
+	c.rd, c.rdAck = make(chan dtlsRead), make(chan struct{}, 1)
 	go c.read()
 	chanrun.Run(&c.Runner, c.rd, c.onRead, c.done, edge.ErrServerClosed)
 	reason, _ := c.Reason()
