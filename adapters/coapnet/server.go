@@ -424,3 +424,34 @@ func (d *dedup) seen(cc *Conn, mid int32, now time.Time) bool {
 	sl.key, sl.at = key, t
 	return false
 }
+
+// ConnTo returns the connection to remote on a UDP listener: the peer's
+// existing one, or a new one when go-coap has closed it after IdleTimeout
+// (go-coap's udp Server.NewConn). LwM2M needs it to send requests to a device
+// that registered long ago and has been silent since (LwM2M 1.1 TS Core
+// §6.3: the server may send to a registered client at any time). A DTLS
+// listener cannot: its session is gone with the connection.
+func (s *Server) ConnTo(listener string, remote net.Addr) (*Conn, error) {
+	name, ok := strings.CutPrefix(listener, "udp:")
+	if !ok {
+		return nil, fmt.Errorf("coapnet: %s: no connection to %s", listener, remote)
+	}
+	ua, ok := remote.(*net.UDPAddr)
+	if !ok {
+		return nil, fmt.Errorf("coapnet: %s: %s is not a UDP address", listener, remote)
+	}
+	s.mu.Lock()
+	srv := s.udp[name]
+	s.mu.Unlock()
+	if srv == nil {
+		return nil, fmt.Errorf("coapnet: no listener %s", listener)
+	}
+	cc, err := srv.NewConn(ua)
+	if err != nil {
+		return nil, fmt.Errorf("coapnet: %s: %w", listener, err)
+	}
+	if Listener(cc) == "" {
+		cc.SetContextValue(listenerKey{}, listener)
+	}
+	return cc, nil
+}
