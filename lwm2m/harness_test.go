@@ -283,12 +283,11 @@ func (d *device) dialUDP(addr string) {
 
 // dialDTLS connects the device over DTLS with a pre-shared key.
 func (d *device) dialDTLS(addr, identity, key string) error {
-	cfg := &piondtls.Config{
-		PSK:             func([]byte) ([]byte, error) { return []byte(key), nil },
-		PSKIdentityHint: []byte(identity),
-		CipherSuites:    []piondtls.CipherSuiteID{piondtls.TLS_PSK_WITH_AES_128_CCM_8},
-	}
-	cc, err := dtls.Dial(addr, cfg, options.WithHandlerFunc(d.handle))
+	cc, err := dtls.Dial(addr, dtls.NewDTLSClientOptions(
+		piondtls.WithPSK(func([]byte) ([]byte, error) { return []byte(key), nil }),
+		piondtls.WithPSKIdentityHint([]byte(identity)),
+		piondtls.WithCipherSuites(piondtls.TLS_PSK_WITH_AES_128_CCM_8),
+	), options.WithHandlerFunc(d.handle))
 	if err != nil {
 		return err
 	}

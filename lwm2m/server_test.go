@@ -417,11 +417,11 @@ func TestDTLSPSK(t *testing.T) {
 	}
 	t.Run("wrong_key", func(t *testing.T) {
 		a, _ := net.ResolveUDPAddr("udp", e.srv.Addr("dtls:default").String())
-		c, err := piondtls.Dial("udp", a, &piondtls.Config{
-			PSK:             func([]byte) ([]byte, error) { return []byte("wrong"), nil },
-			PSKIdentityHint: []byte(testPSKIdentity),
-			CipherSuites:    []piondtls.CipherSuiteID{piondtls.TLS_PSK_WITH_AES_128_CCM_8},
-		})
+		c, err := piondtls.DialWithOptions("udp", a,
+			piondtls.WithPSK(func([]byte) ([]byte, error) { return []byte("wrong"), nil }),
+			piondtls.WithPSKIdentityHint([]byte(testPSKIdentity)),
+			piondtls.WithCipherSuites(piondtls.TLS_PSK_WITH_AES_128_CCM_8),
+		)
 		if err != nil {
 			return // refused at once
 		}
