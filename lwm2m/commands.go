@@ -686,7 +686,12 @@ func (s *Server) handleNotification(r *request) {
 		return
 	}
 	e := o.e
-	<-o.started // the observe's own answer is published first
+	select {
+	case <-o.started: // the observe's own answer is published first
+	case <-time.After(time.Second):
+		// The answer itself was lost or reordered behind this
+		// notification: do not hold the peer's goroutine for it.
+	}
 	e.seen(r)
 	seq := int64(0)
 	if v, err := r.msg.Observe(); err == nil {

@@ -76,7 +76,7 @@ func (s *syncBuffer) String() string {
 // env is a running gateway over a real broker, with an MQTT-side client
 // subscribed to every uplink.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  *testContext
 	srv  *Server
 	logs *syncBuffer
@@ -98,7 +98,7 @@ func testConfig() Config {
 	return cfg
 }
 
-func newEnv(t *testing.T, mod func(*Config)) *env {
+func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	cfg := testConfig()
 	if mod != nil {
@@ -124,7 +124,7 @@ func newEnv(t *testing.T, mod func(*Config)) *env {
 
 // mqtt is an in-process core client on the MQTT side.
 type mqtt struct {
-	t    *testing.T
+	t    testing.TB
 	b    *broker.Broker
 	id   string
 	sess *session.Session
@@ -210,7 +210,7 @@ func msgType(t string) func(map[string]any) bool {
 }
 
 // eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
+func eventually(t testing.TB, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -221,7 +221,7 @@ func eventually(t *testing.T, d time.Duration, cond func() bool) {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -231,7 +231,7 @@ func ctxT(t *testing.T) context.Context {
 // serves objects 1 and 3 from a table, answering reads in its format (TLV
 // for a 1.0 device, SenML JSON for a 1.1 device).
 type device struct {
-	t       *testing.T
+	t       testing.TB
 	name    string
 	version string // "1.0" or "1.1"
 	queue   bool
@@ -250,7 +250,7 @@ type device struct {
 	garbage  bool // answer reads with a malformed payload
 }
 
-func newDevice(t *testing.T, name, version string) *device {
+func newDevice(t testing.TB, name, version string) *device {
 	reg, err := objects.LoadDir("../configs/lwm2m")
 	if err != nil {
 		t.Fatal(err)

@@ -522,3 +522,27 @@ func TestCoreClient(t *testing.T) {
 		t.Fatalf("update after takeover: %v", got)
 	}
 }
+
+func TestReRegister(t *testing.T) {
+	e := newEnv(t, nil)
+	d := newDevice(t, "again", "1.0")
+	d.dialUDP(e.srv.Addr("udp:default").String())
+	d.register()
+	e.waitUplink("lwm2m/again/up/resp", msgType("register"))
+	first := d.loc
+	d.register()
+	e.waitUplink("lwm2m/again/up/resp", msgType("register"))
+	if strings.Join(first, "/") == strings.Join(d.loc, "/") {
+		t.Fatal("the new registration got the old location")
+	}
+	if n := e.srv.Endpoints(); n != 1 {
+		t.Fatalf("%d endpoints", n)
+	}
+	if got := d.post("/"+strings.Join(first, "/"), "").Code(); got != codes.NotFound {
+		t.Fatalf("update of the replaced registration: %v", got)
+	}
+	e.command("again", `{"reqID":1,"msgType":"read","data":{"path":"/3/0/0"}}`)
+	if r := e.waitUplink("lwm2m/again/up/resp", reqID(1)); data(r)["code"] != "2.05" {
+		t.Fatalf("read: %s", r.Raw)
+	}
+}
