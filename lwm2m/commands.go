@@ -255,9 +255,7 @@ func (e *endpoint) conn() (*coapnet.Conn, error) {
 	if cc == nil {
 		return nil, errors.New("lwm2m: no connection")
 	}
-	select {
-	case <-cc.Done():
-	default:
+	if cc.Context().Err() == nil {
 		return cc, nil
 	}
 	ncc, err := e.s.net.ConnTo(listener, peer)
@@ -266,7 +264,7 @@ func (e *endpoint) conn() (*coapnet.Conn, error) {
 	}
 	e.mu.Lock()
 	if e.cc == cc {
-		e.cc = ncc
+		e.setConn(ncc, listener)
 	}
 	e.mu.Unlock()
 	return ncc, nil

@@ -83,10 +83,16 @@ func (e *endpoint) seen(r *request) {
 	e.mu.Lock()
 	e.lastSeen = time.Now()
 	if r.cc != nil {
-		e.cc, e.peer, e.listener = r.cc, r.cc.RemoteAddr(), r.listener
+		e.setConn(r.cc, r.listener)
 	}
 	e.mu.Unlock()
 	e.signal()
+}
+
+// setConn makes cc the connection requests go to; the caller holds e.mu.
+func (e *endpoint) setConn(cc *coapnet.Conn, listener string) {
+	e.cc, e.peer, e.listener = cc, cc.RemoteAddr(), listener
+	cc.SetContextValue(endpointKey{}, e)
 }
 
 // awake reports whether a command may be sent now, and if not, how long
@@ -197,7 +203,7 @@ func (s *Server) handleRegister(r *request) response {
 		updated: now, lastSeen: now, reg: reg, observing: map[string]*observation{},
 	}
 	if r.cc != nil {
-		e.cc, e.peer, e.listener = r.cc, r.cc.RemoteAddr(), r.listener
+		e.setConn(r.cc, r.listener)
 	}
 	s.mu.Lock()
 	old := s.byName[name]

@@ -74,6 +74,10 @@ func (s *Server) ListenAndServe() error {
 		IdleTimeout:   s.cfg.IdleTimeout,
 		AckTimeout:    s.cfg.AckTimeout,
 		MaxRetransmit: s.cfg.MaxRetransmit,
+		KeepIdle:      s.keepIdle,
+		// Requests to devices are retransmitted on go-coap's periodic
+		// check: run it often enough to keep RFC 7252 §4.2's schedule.
+		PeriodicInterval: min(max(s.cfg.AckTimeout/4, 50*time.Millisecond), time.Second),
 	}, s.log)
 	if err != nil {
 		return fmt.Errorf("gateway.lwm2m.%w", err)
@@ -114,6 +118,21 @@ func (s *Server) Shutdown() {
 		s.net.Shutdown()
 	}
 	s.wg.Wait()
+}
+
+// endpointKey marks a connection with the endpoint that uses it.
+type endpointKey struct{}
+
+// keepIdle keeps the connection of a registered endpoint open however long
+// the device is silent (coapnet.Options.KeepIdle): requests to it go there.
+func (s *Server) keepIdle(cc *coapnet.Conn) bool {
+	e, _ := cc.Context().Value(endpointKey{}).(*endpoint)
+	if e == nil {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.closed && e.cc == cc
 }
 
 // Endpoints is the number of registered endpoints.

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	piondtls "github.com/pion/dtls/v3"
+	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/udp/coder"
 
 	codec "github.com/manifold-iot/manifold/codec/lwm2m"
 )
@@ -544,5 +546,127 @@ func TestReRegister(t *testing.T) {
 	e.command("again", `{"reqID":1,"msgType":"read","data":{"path":"/3/0/0"}}`)
 	if r := e.waitUplink("lwm2m/again/up/resp", reqID(1)); data(r)["code"] != "2.05" {
 		t.Fatalf("read: %s", r.Raw)
+	}
+}
+
+// rawDevice registers from a bare UDP socket and then serves requests by
+// hand, for what no well-behaved client does.
+type rawDevice struct {
+	t    *testing.T
+	conn *net.UDPConn
+}
+
+func newRawDevice(t *testing.T, addr string) *rawDevice {
+	a, _ := net.ResolveUDPAddr("udp", addr)
+	c, err := net.DialUDP("udp", nil, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &rawDevice{t: t, conn: c}
+}
+
+func (r *rawDevice) send(m message.Message) {
+	r.t.Helper()
+	buf := make([]byte, 1024)
+	n, err := coder.DefaultCoder.Encode(m, buf)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := r.conn.Write(buf[:n]); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *rawDevice) recv() message.Message {
+	r.t.Helper()
+	buf := make([]byte, 2048)
+	_ = r.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	n, err := r.conn.Read(buf)
+	if err != nil {
+		r.t.Fatalf("no datagram from the gateway: %v", err)
+	}
+	m := message.Message{Options: make(message.Options, 0, 16)}
+	if _, err := coder.DefaultCoder.Decode(buf[:n], &m); err != nil {
+		r.t.Fatal(err)
+	}
+	return m
+}
+
+// TestRetransmission: a device that misses the gateway's first request gets
+// it again after ACK_TIMEOUT (RFC 7252 §4.2), and its answer to the
+// retransmission completes the command well within request_timeout.
+func TestRetransmission(t *testing.T) {
+	e := newEnv(t, nil) // ack_timeout 200ms, request_timeout 2s
+	r := newRawDevice(t, e.srv.Addr("udp:default").String())
+	reg := message.Message{Type: message.Confirmable, Code: codes.POST, MessageID: 1, Token: []byte{1},
+		Options: message.Options{
+			{ID: message.URIPath, Value: []byte("rd")},
+			{ID: message.URIQuery, Value: []byte("ep=lossy")},
+		}, Payload: []byte("</3/0>")}
+	r.send(reg)
+	if ack := r.recv(); ack.Code != codes.Created {
+		t.Fatalf("register: %v", ack.Code)
+	}
+	e.waitUplink("lwm2m/lossy/up/resp", msgType("register"))
+	e.command("lossy", `{"reqID":1,"msgType":"read","data":{"path":"/3/0/0"}}`)
+	first := r.recv() // lost
+	again := r.recv()
+	if again.MessageID != first.MessageID || again.Type != message.Confirmable {
+		t.Fatalf("second datagram is not a retransmission: %v then %v", first, again)
+	}
+	buf := make([]byte, 4)
+	opts, _, _ := message.Options{}.SetContentFormat(buf, message.TextPlain)
+	r.send(message.Message{Type: message.Acknowledgement, Code: codes.Content, MessageID: again.MessageID,
+		Token: again.Token, Options: opts, Payload: []byte("Lossy Inc")})
+	resp := e.waitUplink("lwm2m/lossy/up/resp", reqID(1))
+	if content(resp)["/3/0/0"] != "Lossy Inc" {
+		t.Fatalf("read: %s", resp.Raw)
+	}
+}
+
+// TestIdleDTLSDevice: a registered device silent for longer than
+// idle_timeout is still reachable: its DTLS session is kept.
+func TestIdleDTLSDevice(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = 100 * time.Millisecond; c.AckTimeout = 100 * time.Millisecond })
+	d := newDevice(t, "quiet", "1.1")
+	if err := d.dialDTLS(e.srv.Addr("dtls:default").String(), testPSKIdentity, testPSK); err != nil {
+		t.Fatal(err)
+	}
+	d.register()
+	e.waitUplink("lwm2m/quiet/up/resp", msgType("register"))
+	ep := e.srv.byNameLocked("quiet")
+	start := time.Now()
+	eventually(t, 3*time.Second, func() bool { return time.Since(start) > 500*time.Millisecond }) // several idle checks pass
+	ep.mu.Lock()
+	cc := ep.cc
+	ep.mu.Unlock()
+	select {
+	case <-cc.Done():
+		t.Fatal("the idle registered device's connection was closed")
+	default:
+	}
+	e.command("quiet", `{"reqID":1,"msgType":"read","data":{"path":"/3/0/0"}}`)
+	if r := e.waitUplink("lwm2m/quiet/up/resp", reqID(1)); content(r)["/3/0/0"] != "Manifold" {
+		t.Fatalf("read: %s", r.Raw)
+	}
+}
+
+// TestClosedUDPConn: when go-coap has dropped a UDP device's connection,
+// the next command opens a new one to the registered address.
+func TestClosedUDPConn(t *testing.T) {
+	e := newEnv(t, nil)
+	d := newDevice(t, "reopen", "1.0")
+	d.dialUDP(e.srv.Addr("udp:default").String())
+	d.register()
+	e.waitUplink("lwm2m/reopen/up/resp", msgType("register"))
+	ep := e.srv.byNameLocked("reopen")
+	ep.mu.Lock()
+	cc := ep.cc
+	ep.mu.Unlock()
+	_ = cc.Close()
+	e.command("reopen", `{"reqID":1,"msgType":"read","data":{"path":"/3/0/0"}}`)
+	if r := e.waitUplink("lwm2m/reopen/up/resp", reqID(1)); content(r)["/3/0/0"] != "Manifold" {
+		t.Fatalf("read: %s\n%s", r.Raw, e.logs.String())
 	}
 }
