@@ -58,3 +58,35 @@ func TestMountpoint(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+func TestParseParams(t *testing.T) {
+	s := &Server{cfg: DefaultConfig()}
+	for _, tc := range []struct {
+		name     string
+		q        query
+		register bool
+		want     regParams
+		diag     string
+	}{
+		{"defaults", query{}, true, regParams{lifetime: defaultLifetime, version: "1.0", binding: "U"}, ""},
+		{"lwm2m_1", query{"lwm2m": "1", "lt": "60"}, true, regParams{lifetime: time.Minute, hasLT: true, version: "1.0", binding: "U"}, ""},
+		{"uq", query{"lwm2m": "1.1", "b": "UQ"}, true, regParams{lifetime: defaultLifetime, version: "1.1", binding: "UQ", hasB: true, queue: true}, ""},
+		{"q_param", query{"lwm2m": "1.1", "b": "U", "Q": ""}, true, regParams{lifetime: defaultLifetime, version: "1.1", binding: "U", hasB: true, queue: true}, ""},
+		{"update_without_lt", query{}, false, regParams{lifetime: defaultLifetime, version: "1.0", binding: "U"}, ""},
+		{"lt_min", query{"lt": "15"}, true, regParams{lifetime: 15 * time.Second, hasLT: true, version: "1.0", binding: "U"}, ""},
+		{"lt_below", query{"lt": "14"}, true, regParams{}, "lifetime out of range"},
+		{"lt_negative", query{"lt": "-1"}, true, regParams{}, "bad lt"},
+		{"version", query{"lwm2m": "1.2"}, true, regParams{}, "unsupported lwm2m version"},
+		{"binding", query{"b": "US"}, true, regParams{}, "unsupported binding"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, diag := s.parseParams(tc.q, tc.register)
+			if diag != tc.diag {
+				t.Fatalf("diag %q, want %q", diag, tc.diag)
+			}
+			if diag == "" && got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

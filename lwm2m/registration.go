@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -249,6 +250,9 @@ func (s *Server) handleUpdate(r *request, loc string) response {
 	if e == nil {
 		return s.bad(r, codes.NotFound, "no such registration", nil)
 	}
+	if !e.sameSecurity(r) {
+		return s.bad(r, codes.Forbidden, "registration made over DTLS", nil)
+	}
 	p, diag := s.parseParams(parseQuery(r.msg), false)
 	if diag != "" {
 		return s.bad(r, codes.BadRequest, diag, nil)
@@ -283,9 +287,21 @@ func (s *Server) handleDeregister(r *request, loc string) response {
 	if e == nil {
 		return s.bad(r, codes.NotFound, "no such registration", nil)
 	}
+	if !e.sameSecurity(r) {
+		return s.bad(r, codes.Forbidden, "registration made over DTLS", nil)
+	}
 	s.log.Info().Str("endpoint", e.name).Msg("endpoint_deregistered")
 	s.endEndpoint(e, "deregistered")
 	return reply(codes.Deleted, "")
+}
+
+// sameSecurity reports whether r may act on e's registration: one made
+// over DTLS only over DTLS (LwM2M 1.1 TS Core §7.1: the security mode of a
+// registration is that of its Register).
+func (e *endpoint) sameSecurity(r *request) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !strings.HasPrefix(e.info.Listener, "dtls:") || strings.HasPrefix(r.listener, "dtls:")
 }
 
 func (s *Server) lookup(loc string) *endpoint {
@@ -356,7 +372,7 @@ func (e *endpoint) publish(t Translator, payload []byte) {
 }
 
 func newLocation() string {
-	var b [5]byte
+	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }

@@ -670,3 +670,30 @@ func TestClosedUDPConn(t *testing.T) {
 		t.Fatalf("read: %s\n%s", r.Raw, e.logs.String())
 	}
 }
+
+// TestDTLSRegistrationNotFromUDP: a DTLS device's registration cannot be
+// updated or ended over plain UDP, even knowing its location.
+func TestDTLSRegistrationNotFromUDP(t *testing.T) {
+	e := newEnv(t, nil)
+	d := newDevice(t, "guarded", "1.1")
+	if err := d.dialDTLS(e.srv.Addr("dtls:default").String(), testPSKIdentity, testPSK); err != nil {
+		t.Fatal(err)
+	}
+	d.register()
+	e.waitUplink("lwm2m/guarded/up/resp", msgType("register"))
+	spoof := newDevice(t, "spoof", "1.0")
+	spoof.dialUDP(e.srv.Addr("udp:default").String())
+	spoof.loc = d.loc
+	if got := spoof.deregister(); got != codes.Forbidden {
+		t.Fatalf("de-register over UDP: %v", got)
+	}
+	if got := spoof.update(""); got != codes.Forbidden {
+		t.Fatalf("update over UDP: %v", got)
+	}
+	if got := d.update(""); got != codes.Changed {
+		t.Fatalf("update over DTLS: %v", got)
+	}
+	if got := d.deregister(); got != codes.Deleted {
+		t.Fatalf("de-register over DTLS: %v", got)
+	}
+}
