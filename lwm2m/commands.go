@@ -128,8 +128,17 @@ func errorData(reqPath string, code uint8) codec.Response {
 // run is the endpoint's worker: it takes commands from the core session
 // and sends them to the device one at a time, in order, each waiting for
 // the device's answer. A queue-mode device gets them only while awake.
-func (e *endpoint) run() {
+func (e *endpoint) run(ready <-chan struct{}) {
 	defer e.s.wg.Done()
+	t := time.NewTimer(time.Second)
+	select {
+	case <-ready:
+	case <-t.C:
+	case <-e.done:
+		t.Stop()
+		return
+	}
+	t.Stop()
 	var ds []session.Delivery
 	for {
 		ds = e.takeCommands(ds)

@@ -207,6 +207,12 @@ func (s *Server) handleRegister(r *request) response {
 		e.setConn(r.cc, r.listener)
 	}
 	s.mu.Lock()
+	select {
+	case <-s.stop:
+		s.mu.Unlock()
+		return s.bad(r, codes.ServiceUnavailable, "shutting down", nil)
+	default:
+	}
 	old := s.byName[name]
 	if old == nil && len(s.byName) >= s.cfg.MaxClients {
 		s.mu.Unlock()
@@ -214,6 +220,7 @@ func (s *Server) handleRegister(r *request) response {
 	}
 	s.byName[name] = e
 	s.byLoc[e.loc] = e
+	s.wg.Add(1) // under s.mu, with the stop check: Shutdown waits for this worker
 	s.mu.Unlock()
 	if old != nil {
 		s.endEndpoint(old, "re_registered")
@@ -234,13 +241,13 @@ func (s *Server) handleRegister(r *request) response {
 	if s.cfg.AutoObserve {
 		e.autoObserve()
 	}
-	s.wg.Add(1)
-	start := func() {
-		go e.run()
+	// The worker sends nothing before the 2.01 is written (or a moment
+	// has passed): a device treats requests before it as unregistered.
+	ready := make(chan struct{})
+	if r.afterOK == nil || !r.afterOK(func() { close(ready) }) {
+		close(ready)
 	}
-	if r.afterOK == nil || !r.afterOK(start) {
-		start()
-	}
+	go e.run(ready)
 	return response{code: codes.Created, location: []string{"rd", e.loc}}
 }
 

@@ -99,13 +99,14 @@ func (s *Server) Addr(listener string) net.Addr {
 
 // Shutdown closes the listeners and de-registers every endpoint from the core.
 func (s *Server) Shutdown() {
+	s.mu.Lock()
 	select {
 	case <-s.stop:
+		s.mu.Unlock()
 		return
 	default:
-		close(s.stop)
+		close(s.stop) // under s.mu: no Register adds an endpoint after the snapshot
 	}
-	s.mu.Lock()
 	eps := make([]*endpoint, 0, len(s.byName))
 	for _, e := range s.byName {
 		eps = append(eps, e)
