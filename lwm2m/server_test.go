@@ -36,6 +36,29 @@ func reqID(id float64) func(map[string]any) bool {
 	return func(b map[string]any) bool { return b["reqID"] == id }
 }
 
+// TestReadFormats: whatever format a device answers in, the response
+// carries the same typed content.
+func TestReadFormats(t *testing.T) {
+	for _, f := range []codec.ContentFormat{
+		codec.FormatTLV, codec.FormatTLVLegacy, codec.FormatLwM2MJSON, codec.FormatSenMLJSON, codec.FormatSenMLCBOR,
+	} {
+		t.Run(fmt.Sprint(uint16(f)), func(t *testing.T) {
+			e := newEnv(t, nil)
+			d := newDevice(t, "fmt", "1.1")
+			d.format = f
+			d.dialUDP(e.srv.Addr("udp:default").String())
+			d.register()
+			e.waitUplink("lwm2m/fmt/up/resp", msgType("register"))
+			e.command("fmt", `{"reqID":1,"msgType":"read","data":{"path":"/3/0"}}`)
+			r := e.waitUplink("lwm2m/fmt/up/resp", reqID(1))
+			c := content(r)
+			if c["/3/0/0"] != "Manifold" || c["/3/0/9"] != float64(80) || c["/3/0/13"] != float64(1700000000) || len(c) != 4 {
+				t.Fatalf("read /3/0: %s", r.Raw)
+			}
+		})
+	}
+}
+
 // TestAcceptance is the issue's acceptance: a client registers, its register
 // message appears on up/resp, and a read of /3/0/0 on dn comes back on
 // up/resp with the value — for a 1.0 device answering in TLV and a 1.1
@@ -695,5 +718,31 @@ func TestDTLSRegistrationNotFromUDP(t *testing.T) {
 	}
 	if got := d.deregister(); got != codes.Deleted {
 		t.Fatalf("de-register over DTLS: %v", got)
+	}
+}
+
+// TestQueueModeNotifyWakes: a notification from a sleeping queue-mode
+// device also wakes it (it listens for qmode_time_window after sending).
+func TestQueueModeNotifyWakes(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.QModeTimeWindow = 300 * time.Millisecond })
+	d := newDevice(t, "nap", "1.0")
+	d.queue = true
+	d.dialUDP(e.srv.Addr("udp:default").String())
+	d.register()
+	e.waitUplink("lwm2m/nap/up/resp", msgType("register"))
+	e.command("nap", `{"reqID":1,"msgType":"observe","data":{"path":"/3/0/9"}}`) // sent while awake
+	e.waitUplink("lwm2m/nap/up/resp", reqID(1))
+	ep := e.srv.byNameLocked("nap")
+	eventually(t, 3*time.Second, func() bool { return !ep.awake(time.Now()) })
+	e.command("nap", `{"reqID":2,"msgType":"read","data":{"path":"/3/0/0"}}`)
+	eventually(t, 3*time.Second, func() bool {
+		ep.mu.Lock()
+		defer ep.mu.Unlock()
+		return len(ep.cmds) == 1
+	})
+	d.set(codec.ResourcePath(3, 0, 9), codec.IntegerValue(10))
+	e.waitUplink("lwm2m/nap/up/notify", msgType("notify"))
+	if r := e.waitUplink("lwm2m/nap/up/resp", reqID(2)); data(r)["code"] != "2.05" {
+		t.Fatalf("read: %s", r.Raw)
 	}
 }
