@@ -141,8 +141,11 @@ func (e *endpoint) run(ready <-chan struct{}) {
 	t.Stop()
 	var ds []session.Delivery
 	for {
-		ds = e.takeCommands(ds)
 		for {
+			// Take between commands too, so that the session's queue
+			// drains into ours (whose bound answers 5.03) while a slow
+			// device holds the worker.
+			ds = e.takeCommands(ds)
 			c := e.next()
 			if c == nil {
 				break
@@ -309,15 +312,8 @@ func (e *endpoint) exec(c *command) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), e.s.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(e.ctx, e.s.cfg.RequestTimeout)
 	defer cancel()
-	go func() {
-		select {
-		case <-e.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	cc, err := e.conn()
 	if err != nil {
 		e.s.log.Info().Err(err).Str("endpoint", e.name).Msg("lwm2m_no_connection")

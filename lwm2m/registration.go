@@ -1,6 +1,7 @@
 package lwm2m
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -34,8 +35,10 @@ type endpoint struct {
 	info core.ClientInfo
 	mp   string // mountpoint
 
-	wake chan struct{} // signals the worker: commands or an awake device
-	done chan struct{} // closed when the registration ends
+	wake   chan struct{}   // signals the worker: commands or an awake device
+	done   chan struct{}   // closed when the registration ends
+	ctx    context.Context // cancelled when the registration ends: aborts a request in flight
+	cancel context.CancelFunc
 
 	mu        sync.Mutex
 	cc        *coapnet.Conn // guarded by mu; refreshed by every request (NAT rebinding)
@@ -203,6 +206,7 @@ func (s *Server) handleRegister(r *request) response {
 		version: p.version, binding: p.binding, queue: p.queue, lifetime: p.lifetime,
 		updated: now, lastSeen: now, reg: reg, observing: map[string]*observation{},
 	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if r.cc != nil {
 		e.setConn(r.cc, r.listener)
 	}
@@ -210,12 +214,14 @@ func (s *Server) handleRegister(r *request) response {
 	select {
 	case <-s.stop:
 		s.mu.Unlock()
+		e.cancel()
 		return s.bad(r, codes.ServiceUnavailable, "shutting down", nil)
 	default:
 	}
 	old := s.byName[name]
 	if old == nil && len(s.byName) >= s.cfg.MaxClients {
 		s.mu.Unlock()
+		e.cancel()
 		return s.bad(r, codes.ServiceUnavailable, "too many clients", nil)
 	}
 	s.byName[name] = e
@@ -342,6 +348,7 @@ func (s *Server) endEndpoint(e *endpoint, reason string) {
 	e.mu.Unlock()
 	s.mu.Unlock()
 	close(e.done)
+	e.cancel()
 	if sess != nil {
 		s.ctx.Disconnect(e.name, e, false, nil, reason)
 	}
