@@ -41,9 +41,9 @@ func TestStompGateway(t *testing.T) {
 			subs: []string{"gateway.stomp.frame.max_headers"}},
 		{name: "bad value from the environment", env: []string{"MANIFOLD_GATEWAY__STOMP__MAX_FRAME_SIZE=huge"},
 			subs: []string{"MANIFOLD_GATEWAY__STOMP__MAX_FRAME_SIZE: gateway.stomp.max_frame_size"}},
-		{name: "other gateways stay raw", file: "gateway:\n  coap:\n    x: 1\n",
+		{name: "other gateways stay raw", file: "gateway:\n  lwm2m:\n    x: 1\n",
 			check: func(t *testing.T, c *Config) {
-				if s, ok := c.Gateway.Other["coap"]; !ok || s.Key() != "gateway.coap" || !reflect.DeepEqual(s.Keys(), []string{"x"}) {
+				if s, ok := c.Gateway.Other["lwm2m"]; !ok || s.Key() != "gateway.lwm2m" || !reflect.DeepEqual(s.Keys(), []string{"x"}) {
 					t.Errorf("Other = %+v", c.Gateway.Other)
 				}
 			}},
@@ -68,16 +68,24 @@ func TestStompGateway(t *testing.T) {
 }
 
 func TestEnabledGatewayListeners(t *testing.T) {
-	cfg, _ := mustLoad(t, writeConfig(t, "gateway:\n  stomp:\n    listeners:\n      tcp:\n        b: {bind: 1}\n      http:\n        default: {enable: false}\n"), nil)
+	cfg, _ := mustLoad(t, writeConfig(t, "gateway:\n  stomp:\n    listeners:\n      tcp:\n        b: {bind: 1}\n      http:\n        default: {enable: false}\n"+
+		"  mqttsn:\n    listeners:\n      dtls:\n        d: {bind: 2, psk_authentication: {identities: {a: '00'}}}\n"+
+		"  raw:\n    listeners:\n      udp:\n        default: {enable: false}\n"), nil)
 	var got []string
 	for _, r := range cfg.EnabledGatewayListeners() {
 		got = append(got, r.ID()+"@"+string(r.Bind)+" "+r.Key())
 	}
-	want := []string{"stomp:tcp:b@0.0.0.0:1 gateway.stomp.listeners.tcp.b", "stomp:tcp:default@0.0.0.0:61613 gateway.stomp.listeners.tcp.default"}
+	want := []string{"stomp:tcp:b@0.0.0.0:1 gateway.stomp.listeners.tcp.b", "stomp:tcp:default@0.0.0.0:61613 gateway.stomp.listeners.tcp.default",
+		"coap:udp:default@0.0.0.0:5683 gateway.coap.listeners.udp.default",
+		"mqttsn:udp:default@0.0.0.0:1884 gateway.mqttsn.listeners.udp.default", "mqttsn:dtls:d@0.0.0.0:2 gateway.mqttsn.listeners.dtls.d",
+		"raw:tcp:default@0.0.0.0:7993 gateway.raw.listeners.tcp.default"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("EnabledGatewayListeners = %v, want %v", got, want)
 	}
 	cfg.Gateway.STOMP.Enable = false
+	cfg.Gateway.MQTTSN.Enable = false
+	cfg.Gateway.CoAP.Enable = false
+	cfg.Gateway.Raw.Enable = false
 	if refs := cfg.EnabledGatewayListeners(); len(refs) != 0 {
 		t.Errorf("disabled gateway has listeners %v", refs)
 	}
