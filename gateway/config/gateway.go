@@ -1,7 +1,7 @@
 package config
 
 import (
-		"time"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
