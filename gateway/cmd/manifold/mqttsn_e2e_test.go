@@ -255,4 +255,3 @@ func TestE2EMQTTSNOverDTLSPSK(t *testing.T) {
 		t.Fatalf("mosquitto_sub got %q", got)
 	}
 }
-
