@@ -100,3 +100,80 @@ func TestMountpointFor(t *testing.T) {
 		t.Errorf("listener mountpoint: %q", got)
 	}
 }
+
+func TestDatagramAndRawGateways(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  string
+		env   []string
+		subs  []string
+		check func(t *testing.T, c *Config)
+	}{
+		{name: "defaults", check: func(t *testing.T, c *Config) {
+			sn, co, raw := c.Gateway.MQTTSN, c.Gateway.CoAP, c.Gateway.Raw
+			if !sn.Enable || sn.Listeners.UDP["default"].Bind != "0.0.0.0:1884" || sn.Listeners.DTLS["default"].Enable ||
+				sn.Listeners.DTLS["default"].Bind != "0.0.0.0:1885" || sn.GatewayID != 1 || !sn.EnableQoS3 {
+				t.Errorf("mqttsn %+v", sn)
+			}
+			if !co.Enable || co.Listeners.UDP["default"].Bind != "0.0.0.0:5683" || co.Listeners.DTLS["default"].Enable ||
+				co.Listeners.DTLS["default"].Bind != "0.0.0.0:5684" || co.NotifyType != "qos" {
+				t.Errorf("coap %+v", co)
+			}
+			tcp, udp := raw.Listeners.TCP["default"], raw.Listeners.UDP["default"]
+			if !raw.Enable || tcp.Bind != "0.0.0.0:7993" || tcp.Framing.Type != "line" || tcp.Handler != "" ||
+				udp.Bind != "0.0.0.0:7993" || udp.Framing.Type != "datagram" || tcp.UpTopic != "raw/${clientid}/up" {
+				t.Errorf("raw %+v", raw)
+			}
+		}},
+		{name: "a listener added by name takes the defaults",
+			file: "gateway:\n  raw:\n    listeners:\n      tcp:\n        sensors: {bind: 7995, handler: sensor, framing: {type: length}}\n" +
+				"  mqttsn:\n    predefined:\n      - {id: 1, topic: sensors/temp}\n",
+			check: func(t *testing.T, c *Config) {
+				l := c.Gateway.Raw.Listeners.TCP["sensors"]
+				if !l.Enable || l.Bind != "0.0.0.0:7995" || l.Handler != "sensor" || l.Framing.Type != "length" ||
+					l.Framing.LengthBytes != 2 || l.Framing.MaxLength != 65536 || l.DnTopic != "raw/${clientid}/dn" {
+					t.Errorf("%+v", l)
+				}
+				if p := c.Gateway.MQTTSN.Predefined; len(p) != 1 || p[0].ID != 1 || p[0].Topic != "sensors/temp" {
+					t.Errorf("predefined %+v", p)
+				}
+			}},
+		{name: "environment", env: []string{"MANIFOLD_GATEWAY__MQTTSN__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+			"MANIFOLD_GATEWAY__COAP__ENABLE=false", "MANIFOLD_GATEWAY__RAW__LISTENERS__TCP__DEFAULT__FRAMING__TYPE=length"},
+			check: func(t *testing.T, c *Config) {
+				if c.Gateway.MQTTSN.Listeners.UDP["default"].Bind != "127.0.0.1:0" || c.Gateway.CoAP.Enable ||
+					c.Gateway.Raw.Listeners.TCP["default"].Framing.Type != "length" {
+					t.Errorf("%+v", c.Gateway)
+				}
+			}},
+		{name: "out of range", file: "gateway:\n  mqttsn:\n    predefined:\n      - {id: 2000, topic: a}\n",
+			subs: []string{"gateway.mqttsn.predefined.1.id"}},
+		{name: "bad framing type", file: "gateway:\n  raw:\n    listeners:\n      tcp:\n        default: {framing: {type: xml}}\n",
+			subs: []string{"gateway.raw.listeners.tcp.default.framing.type"}},
+		{name: "unknown key", file: "gateway:\n  coap:\n    notify_typ: con\n",
+			subs: []string{"gateway.coap.notify_typ: unknown key (did you mean gateway.coap.notify_type?)"}},
+		{name: "exproto is not raw", file: "gateway:\n  exproto:\n    enable: true\n",
+			check: func(t *testing.T, c *Config) {
+				if _, ok := c.Gateway.Other["exproto"]; !ok {
+					t.Errorf("Other = %+v", c.Gateway.Other)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeConfig(t, tc.file)
+			}
+			cfg, _, err := Load(path, tc.env)
+			if len(tc.subs) > 0 {
+				wantErr(t, err, nil, tc.subs...)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, cfg)
+		})
+	}
+}
