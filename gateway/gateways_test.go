@@ -166,3 +166,36 @@ func TestFileRegistryStoreRejectsCorruptFiles(t *testing.T) {
 		t.Errorf("foreign file: %v, %v", got, err)
 	}
 }
+
+// TestMQTTSNAdvertises: with gateway.mqttsn.broadcast the UDP listener
+// sends ADVERTISE (gateway_id, interval in seconds) to broadcast_address
+// from its own port, at start and then every advertise_interval.
+func TestMQTTSNAdvertises(t *testing.T) {
+	watch, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	cfg := testConfig(t)
+	g := &cfg.Gateway.MQTTSN
+	g.Broadcast, g.GatewayID = true, 7
+	g.AdvertiseInterval = config.Duration(time.Second)
+	g.BroadcastAddress = watch.LocalAddr().String()
+	srv, _ := startServer(t, cfg)
+
+	buf := make([]byte, 64)
+	for i := range 2 {
+		_ = watch.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, from, err := watch.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("ADVERTISE %d: %v", i+1, err)
+		}
+		// MQTT-SN 1.2 §5.4.1: Length 5, MsgType 0x00, GwId, Duration (s).
+		if want := []byte{5, 0x00, 7, 0, 1}; !reflect.DeepEqual(buf[:n], want) {
+			t.Fatalf("ADVERTISE %d = % x, want % x", i+1, buf[:n], want)
+		}
+		if a := srv.Addr("mqttsn:udp:default"); a == nil || from.String() != a.String() {
+			t.Fatalf("ADVERTISE from %v, want the listener's address %v", from, a)
+		}
+	}
+}
