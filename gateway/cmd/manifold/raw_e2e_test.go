@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -70,4 +71,71 @@ func TestE2ERawTCPWithNetcat(t *testing.T) {
 	if !eventually(t, 10*time.Second, func() bool { return out.String() == "cmd\n" }) {
 		t.Fatalf("nc got %q, want \"cmd\\n\"", out.String())
 	}
+}
+
+// TestE2ERawUDPAndSensorHandler: the shipped raw UDP listener publishes a
+// datagram and writes a downlink message back as one; a raw listener added
+// from the environment with handler: sensor (compiled into the binary)
+// speaks the example's binary protocol.
+func TestE2ERawUDPAndSensorHandler(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	b := startBroker(t,
+		"MANIFOLD_GATEWAY__RAW__LISTENERS__TCP__SENSORS__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__RAW__LISTENERS__TCP__SENSORS__HANDLER=sensor",
+		"MANIFOLD_GATEWAY__RAW__LISTENERS__TCP__SENSORS__FRAMING__TYPE=length")
+
+	t.Run("udp", func(t *testing.T) {
+		watcher := b.startSub(t, "-i", "rawudpwatch", "-t", "raw/#", "-v", "-C", "1")
+		b.waitSubscribed(t, "rawudpwatch")
+		c, err := net.Dial("udp", b.gwAddr(t, "raw", "udp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		id := c.LocalAddr().String()
+		if got := strings.TrimSpace(watcher.wait(t, 10*time.Second)); got != "raw/"+id+"/up ping" {
+			t.Fatalf("mosquitto_sub got %q, want raw/%s/up ping", got, id)
+		}
+		b.waitSubscribed(t, id)
+		if o, err := b.mosquitto(t, 5*time.Second, "mosquitto_pub", "-t", "raw/"+id+"/dn", "-m", "cmd"); err != nil {
+			t.Fatalf("mosquitto_pub: %v %s", err, o)
+		}
+		buf := make([]byte, 64)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "cmd" {
+			t.Fatalf("datagram %q, %v; want cmd", buf[:n], err)
+		}
+	})
+
+	t.Run("sensor handler", func(t *testing.T) {
+		var addr string
+		if !eventually(t, 10*time.Second, func() bool {
+			for _, ev := range b.logs.find("listener_started") {
+				if ev["gateway"] == "raw" && ev["listener"] == "sensors" {
+					addr, _ = ev["addr"].(string)
+				}
+			}
+			return addr != ""
+		}) {
+			t.Fatal("no raw tcp sensors listener")
+		}
+		watcher := b.startSub(t, "-i", "sensorwatch", "-t", "sensors/#", "-v", "-C", "1")
+		b.waitSubscribed(t, "sensorwatch")
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// HELLO "greenhouse-3", then READING sensor 7 = 19.875 (README).
+		if _, err := c.Write([]byte("\x00\x0d\x01greenhouse-3\x00\x06\x02\x07\x00\x00\x4d\xa3")); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(watcher.wait(t, 10*time.Second)); got != `sensors/greenhouse-3/reading {"sensor":7,"value":19.875}` {
+			t.Fatalf("mosquitto_sub got %q", got)
+		}
+	})
 }
