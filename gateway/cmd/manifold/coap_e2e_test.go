@@ -66,3 +66,27 @@ func TestE2ECoAPWithLibcoap(t *testing.T) {
 		}
 	})
 }
+
+// TestE2ECoAPOverDTLSPSK: the DTLS listener, enabled with a PSK identity
+// from the environment, carries coap-client's coaps:// publish.
+func TestE2ECoAPOverDTLSPSK(t *testing.T) {
+	needTool(t, "mosquitto_sub")
+	needTool(t, "coap-client-openssl")
+	b := startBroker(t,
+		"MANIFOLD_GATEWAY__COAP__LISTENERS__DTLS__DEFAULT__ENABLE=true",
+		"MANIFOLD_GATEWAY__COAP__LISTENERS__DTLS__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__COAP__LISTENERS__DTLS__DEFAULT__PSK__DEVICE-1=secret")
+	addr := b.gwAddr(t, "coap", "dtls")
+	watcher := b.startSub(t, "-i", "coapswatch", "-t", "up/#", "-v", "-C", "1")
+	b.waitSubscribed(t, "coapswatch")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "coap-client-openssl", "-m", "post", "-u", "device-1", "-k", "secret", "-e", "hi",
+		"coaps://"+addr+"/ps/up/c1?clientid=c1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("coap-client: %v %s", err, out)
+	}
+	if got := strings.TrimSpace(watcher.wait(t, 10*time.Second)); got != "up/c1 hi" {
+		t.Fatalf("mosquitto_sub got %q; coap-client: %s", got, out)
+	}
+}
