@@ -158,38 +158,44 @@ func TestE2EMQTTSN(t *testing.T) {
 		c.send(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: snc.Accepted})
 	})
 
-	t.Run("sleeping client", func(t *testing.T) {
-		const n = 100
-		c := dialSN(t, addr)
-		c.connect("sleeper", true)
-		id := c.subscribe("sleep/cmd", 0, 1)
-		c.send(&snc.Disconnect{HasDuration: true, Duration: 60})
-		expect[*snc.Disconnect](c) // asleep
-		lines := make([]string, n)
-		for i := range lines {
-			lines[i] = "m" + strconv.Itoa(i)
-		}
-		host, port := b.hostPort()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		pub := exec.CommandContext(ctx, "mosquitto_pub", "-h", host, "-p", port, "-t", "sleep/cmd", "-q", "1", "-l") // QoS 1: routed before it exits
-		pub.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
-		if out, err := pub.CombinedOutput(); err != nil {
-			t.Fatalf("mosquitto_pub -l: %v %s", err, out)
-		}
-		// Nothing is sent to a sleeping client.
-		if m, err := c.read(300 * time.Millisecond); err == nil {
-			t.Fatalf("asleep, got %T %+v", m, m)
-		}
-		c.send(&snc.Pingreq{ClientID: "sleeper"})
-		for i := range n {
-			p := expect[*snc.Publish](c)
-			if p.TopicID != id || string(p.Data) != lines[i] {
-				t.Fatalf("message %d: PUBLISH topic %d %q, want topic %d %q", i, p.TopicID, p.Data, id, lines[i])
+	for _, qos := range []byte{0, 1} {
+		t.Run("sleeping client at QoS "+strconv.Itoa(int(qos)), func(t *testing.T) {
+			const n = 100
+			name := "sleeper" + strconv.Itoa(int(qos))
+			c := dialSN(t, addr)
+			c.connect(name, true)
+			id := c.subscribe(name+"/cmd", qos, 1)
+			c.send(&snc.Disconnect{HasDuration: true, Duration: 60})
+			expect[*snc.Disconnect](c) // asleep
+			lines := make([]string, n)
+			for i := range lines {
+				lines[i] = "m" + strconv.Itoa(i)
 			}
-		}
-		expect[*snc.Pingresp](c)
-	})
+			host, port := b.hostPort()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			pub := exec.CommandContext(ctx, "mosquitto_pub", "-h", host, "-p", port, "-t", name+"/cmd", "-q", "1", "-l") // QoS 1: routed before it exits
+			pub.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+			if out, err := pub.CombinedOutput(); err != nil {
+				t.Fatalf("mosquitto_pub -l: %v %s", err, out)
+			}
+			// Nothing is sent to a sleeping client.
+			if m, err := c.read(300 * time.Millisecond); err == nil {
+				t.Fatalf("asleep, got %T %+v", m, m)
+			}
+			c.send(&snc.Pingreq{ClientID: name})
+			for i := range n {
+				p := expect[*snc.Publish](c)
+				if p.TopicID != id || string(p.Data) != lines[i] || p.QoS != qos {
+					t.Fatalf("message %d: PUBLISH QoS %d topic %d %q, want QoS %d topic %d %q", i, p.QoS, p.TopicID, p.Data, qos, id, lines[i])
+				}
+				if qos == 1 {
+					c.send(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: snc.Accepted})
+				}
+			}
+			expect[*snc.Pingresp](c)
+		})
+	}
 }
 
 // TestE2EMQTTSNTopicIDsSurviveARestart: a topic id registered by a
