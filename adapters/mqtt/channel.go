@@ -59,11 +59,11 @@ type channel struct {
 	client core.ClientInfo
 
 	// From the client's TLS certificate, by peer_cert_as_username and
-	// peer_cert_as_clientid; "" when not configured or no certificate.
-	certUsername, certClientID string
-	sess                       *session.Session
-	version                    byte
-	willSent                   bool // the will must not be published (normal DISCONNECT or refused connect)
+	// peer_cert_as_clientid; nil without a certificate.
+	cert     *certIDs
+	sess     *session.Session
+	version  byte
+	willSent bool // the will must not be published (normal DISCONNECT or refused connect)
 
 	sessionExpiryWasZero bool // v5 CONNECT gave no Session Expiry Interval [MQTT-3.14.2-2]
 
@@ -85,9 +85,35 @@ type channel struct {
 	timers []adapters.Timer // timers set during this call
 	wbuf   []byte
 	out    [1]codec.Frame
-	dbuf   []session.Delivery
-	pub    *mq.Publish
-	users  []mq.UserProperty
+	ds     *deliverScratch // allocated on the first delivery: idle connections stay small
+}
+
+// certIDs are what a client's TLS certificate gives (peer_cert_as_username,
+// peer_cert_as_clientid); "" when not configured.
+type certIDs struct{ username, clientID string }
+
+// deliverScratch is reused across deliveries.
+type deliverScratch struct {
+	dbuf  []session.Delivery
+	pub   mq.Publish
+	users []mq.UserProperty
+}
+
+// scratch returns the delivery buffers, allocating them on first use.
+func (c *channel) scratch() *deliverScratch {
+	if c.ds == nil {
+		c.ds = new(deliverScratch)
+	}
+	return c.ds
+}
+
+// deliveries returns the reusable delivery slice, empty (nil before the
+// first delivery, so that an idle connection allocates nothing).
+func (c *channel) deliveries() []session.Delivery {
+	if c.ds == nil {
+		return nil
+	}
+	return c.ds.dbuf[:0]
 }
 
 func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channel {
@@ -96,8 +122,10 @@ func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channe
 	c.client = core.ClientInfo{Peer: ci.Remote, Proto: "mqtt", Listener: ci.Listener, LocalPort: ci.Local.Port()}
 	if ci.TLS != nil && len(ci.TLS.PeerCertificates) > 0 {
 		c.client.CertCN = adapters.PeerCertValue(ci.TLS, "cn")
-		c.certUsername = adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsUsername)
-		c.certClientID = adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsClientID)
+		c.cert = &certIDs{
+			username: adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsUsername),
+			clientID: adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsClientID),
+		}
 	}
 	c.log = ctx.Logger()
 	return c

@@ -279,10 +279,14 @@ func (c *channel) HandleDeliver() adapters.Replies {
 func (c *channel) deliver() adapters.Replies {
 	now := time.Now()
 	var more bool
-	c.dbuf, more = c.sess.Take(c.dbuf[:0], now, c.cfg.DeliverBatch)
-	for i := range c.dbuf {
-		c.writeDelivery(&c.dbuf[i], now)
-		c.dbuf[i] = session.Delivery{}
+	var ds []session.Delivery
+	ds, more = c.sess.Take(c.deliveries(), now, c.cfg.DeliverBatch)
+	if len(ds) > 0 {
+		c.scratch().dbuf = ds
+	}
+	for i := range ds {
+		c.writeDelivery(&ds[i], now)
+		ds[i] = session.Delivery{}
 	}
 	r := c.reply()
 	r.More = more
@@ -297,10 +301,8 @@ func (c *channel) writeDelivery(d *session.Delivery, now time.Time) {
 		return
 	}
 	m := d.Msg
-	if c.pub == nil {
-		c.pub = new(mq.Publish) // allocated on the first delivery: idle connections stay small
-	}
-	p := c.pub
+	sc := c.scratch()
+	p := &sc.pub
 	*p = mq.Publish{Dup: d.Dup, QoS: byte(d.QoS), Retain: d.Retain, Topic: m.Topic, PacketID: d.PacketID, Payload: m.Payload}
 	if c.version == mq.V5 {
 		pr := &p.Properties
@@ -313,11 +315,11 @@ func (c *channel) writeDelivery(d *session.Delivery, now time.Time) {
 		pr.CorrelationData = m.CorrelationData
 		pr.SubscriptionIdentifiers = d.SubIDs
 		if len(m.UserProperties) > 0 {
-			c.users = c.users[:0]
+			sc.users = sc.users[:0]
 			for _, u := range m.UserProperties {
-				c.users = append(c.users, mq.UserProperty{Key: u.Key, Value: u.Value})
+				sc.users = append(sc.users, mq.UserProperty{Key: u.Key, Value: u.Value})
 			}
-			pr.UserProperties = c.users
+			pr.UserProperties = sc.users
 		}
 		if c.maxPacketOut > 0 && mq.Size(p, c.version) > c.maxPacketOut {
 			// Never send a client more than it accepts [MQTT-3.1.2-24]: the
