@@ -13,7 +13,7 @@ FUZZTIME      ?= 10s
 BENCHTIME     ?= 1s
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all build run test e2e bench fuzz lint tools clean
+.PHONY: all build run test e2e bench bench-compare fuzz lint tools clean
 
 all: build
 
@@ -36,6 +36,10 @@ e2e:
 ## bench: every benchmark, with allocation counts
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKG)
+
+## bench-compare: Manifold against Mosquitto on the PERFORMANCE.md rig (minutes; not part of test)
+bench-compare: build
+	./scripts/bench/compare.sh
 
 ## fuzz: every fuzz target for FUZZTIME each
 fuzz:

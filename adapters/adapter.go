@@ -29,6 +29,9 @@ type ConnInfo struct {
 	Remote   netip.AddrPort       // the peer's address
 	TLS      *tls.ConnectionState // nil on a plain connection
 	Handle   Handle               // the edge's side of this connection
+	// TextOnly is set when the transport carries text only (SockJS): the
+	// channel must refuse and must not send bodies that are not UTF-8.
+	TextOnly bool
 }
 
 // Handle is the edge's side of one connection. Its methods are safe from any

@@ -29,8 +29,10 @@ type Server struct {
 	store  store.Store // nil when node.persistence is off
 	core   *coreContext
 	mqtt   *mqttad.Adapter
+	o      options
 
 	secure map[string]listener.Config // ssl and wss listeners by "ssl:default", certificates loaded
+	gw     gatewayState               // the gateways' checked configurations (gateways.go)
 
 	closeOnce sync.Once // closeBroker
 
@@ -41,7 +43,8 @@ type Server struct {
 
 // runningListener is a started listener.
 type runningListener struct {
-	ref  config.ListenerRef
+	id   string // "tcp:default", "stomp:tcp:default"
+	key  string // its config key path, for errors
 	stop func(context.Context) error
 	addr net.Addr
 }
@@ -95,6 +98,11 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 		core:   &coreContext{Broker: b, log: log, policy: policy, denyAction: cfg.Authorization.DenyAction},
 		mqtt:   mqttad.NewAdapter(mqttConfig(cfg)),
 		secure: map[string]listener.Config{},
+		o:      o,
+	}
+	if err := s.loadGateways(); err != nil {
+		s.closeBroker()
+		return nil, err
 	}
 	// Certificates load here, before anything binds: a missing or bad file
 	// stops the start with an error naming the key.
@@ -160,13 +168,13 @@ func mqttConfig(cfg *config.Config) mqttad.Config {
 func (s *Server) Broker() *broker.Broker { return s.broker }
 
 // Addr returns the bound address of a running listener ("tcp:default": kind
-// and name), or
+// and name; "stomp:tcp:default" for a gateway's: gateway, kind and name), or
 // nil. With bind port 0 this is how a test learns the port.
 func (s *Server) Addr(key string) net.Addr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, l := range s.listeners {
-		if l.ref.Kind+":"+l.ref.Name == key {
+		if l.id == key {
 			return l.addr
 		}
 	}
@@ -188,6 +196,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info().Str("node", s.cfg.Node.Name).Msg("server_starting")
 	if err := s.startListeners(ctx); err != nil {
 		_ = s.Shutdown(context.Background())
+		if ctx.Err() != nil {
+			return nil // cancelled while starting (a UDP listener's Start returns ctx.Err()): a normal stop
+		}
 		return err
 	}
 	s.broker.Start()
@@ -218,10 +229,10 @@ func (s *Server) startListeners(ctx context.Context) error {
 		if err := srv.Start(ctx); err != nil {
 			return err // names listeners.<kind>.<name>.bind (or the key at fault)
 		}
-		s.addListener(ref, srv.Stop, srv.Addr())
+		s.addListener(ref.Kind+":"+ref.Name, ref.Key(), srv.Stop, srv.Addr())
 		log.Info().Str("bind", ref.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
 	}
-	return nil
+	return s.startGateways(ctx)
 }
 
 // newListener builds the server for one enabled listener; nil for a kind
@@ -244,9 +255,9 @@ func (s *Server) newListener(ref config.ListenerRef) (listenerServer, error) {
 	return nil, nil
 }
 
-func (s *Server) addListener(ref config.ListenerRef, stop func(context.Context) error, addr net.Addr) {
+func (s *Server) addListener(id, key string, stop func(context.Context) error, addr net.Addr) {
 	s.mu.Lock()
-	s.listeners = append(s.listeners, runningListener{ref: ref, stop: stop, addr: addr})
+	s.listeners = append(s.listeners, runningListener{id: id, key: key, stop: stop, addr: addr})
 	s.mu.Unlock()
 }
 
@@ -268,7 +279,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	for i := len(ls) - 1; i >= 0; i-- {
 		if err := ls[i].stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stopping %s: %w", ls[i].ref.Key(), err))
+			errs = append(errs, fmt.Errorf("stopping %s: %w", ls[i].key, err))
 		}
 	}
 	s.closeBroker()

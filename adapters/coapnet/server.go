@@ -214,7 +214,7 @@ func (s *Server) listenUDP(name string, cfg UDPListener) error {
 		}
 		_ = l.Close()
 	}()
-	s.log.Info().Str("listener", id).Stringer("bind", l.LocalAddr()).Msg("listener_started")
+	s.log.Debug().Str("listener", id).Stringer("bind", l.LocalAddr()).Msg("coap_listener_bound") // the gateway logs listener_started
 	return nil
 }
 
@@ -249,7 +249,7 @@ func (s *Server) listenDTLS(name string, cfg *DTLSListener) error {
 		}
 		_ = l.Close()
 	}()
-	s.log.Info().Str("listener", id).Stringer("bind", l.Addr()).Msg("listener_started")
+	s.log.Debug().Str("listener", id).Stringer("bind", l.Addr()).Msg("coap_listener_bound") // the gateway logs listener_started
 	return nil
 }
 

@@ -24,12 +24,12 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	// EMQX's order: the certificate may name the user and the client, and
 	// use_username_as_clientid comes last.
 	c.client.Username = p.Username
-	if c.certUsername != "" {
-		c.client.Username = c.certUsername
+	if c.cert != nil && c.cert.username != "" {
+		c.client.Username = c.cert.username
 	}
 	id := p.ClientID
-	if c.certClientID != "" {
-		id = c.certClientID
+	if c.cert != nil && c.cert.clientID != "" {
+		id = c.cert.clientID
 	}
 	assigned := false
 	if c.cfg.UseUsernameAsClientID && c.client.Username != "" {
@@ -81,8 +81,8 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	c.keepalive = keepalive
 
 	if c.version == mq.V5 {
-		c.maxPacketOut = int(p.Properties.MaximumPacketSize)
-		c.aliasOutMax = int(p.Properties.TopicAliasMaximum)
+		c.maxPacketOut = p.Properties.MaximumPacketSize
+		c.aliasOutMax = p.Properties.TopicAliasMaximum
 	}
 	res := c.ctx.Connect(broker.ConnectRequest{
 		Client:         &c.client,
@@ -133,9 +133,12 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 
 	// A resumed session resends what was unacknowledged, in order, before
 	// anything new [MQTT-4.4.0-1].
-	c.dbuf = c.sess.Resume(c.dbuf[:0])
-	for i := range c.dbuf {
-		c.writeDelivery(&c.dbuf[i], time.Now())
+	ds := c.sess.Resume(c.deliveries())
+	if len(ds) > 0 {
+		c.scratch().dbuf = ds
+	}
+	for i := range ds {
+		c.writeDelivery(&ds[i], time.Now())
 	}
 	c.timers = append(c.timers, adapters.Timer{ID: timerConnect}) // cancel
 	if keepalive > 0 {

@@ -91,7 +91,7 @@ type Session struct {
 	ClientID string
 
 	mu          sync.Mutex
-	cfg         Config                    // guarded by mu
+	cfg         *Config                   // shared, read-only
 	queue       queue                     // guarded by mu
 	inflight    []*inflightEntry          // guarded by mu; in send order, acknowledged ones removed from the head
 	byID        map[uint16]*inflightEntry // guarded by mu
@@ -102,7 +102,8 @@ type Session struct {
 	notifier    Notifier                  // guarded by mu; nil while offline
 	wakers      []Waker                   // guarded by mu; publishers waiting for the queue to drain
 	wakeSent    bool                      // guarded by mu; a Notify is outstanding
-	stats       Stats                     // guarded by mu (Queued, Inflight, AwaitingRel computed on read)
+	dropped     uint64                    // guarded by mu; Stats.Dropped
+	expired     uint64                    // guarded by mu; Stats.Expired
 
 	// A persistent session journals its changes to st (see persist.go).
 	st        store.Store // guarded by mu; nil when the session is not persistent
@@ -115,6 +116,12 @@ type Session struct {
 
 // New returns an empty, offline session.
 func New(clientID string, cfg Config) *Session {
+	return NewShared(clientID, cfg.Normalized())
+}
+
+// Normalized returns cfg with its zero values replaced by their defaults.
+// Pass the result to NewShared.
+func (cfg Config) Normalized() *Config {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 32
 	}
@@ -124,6 +131,13 @@ func New(clientID string, cfg Config) *Session {
 	if cfg.MemQueueLen <= 0 {
 		cfg.MemQueueLen = 1000
 	}
+	return &cfg
+}
+
+// NewShared is New for a configuration shared by many sessions (the
+// broker's): cfg comes from Normalized and must not change afterwards.
+// Sharing it keeps an idle session small.
+func NewShared(clientID string, cfg *Config) *Session {
 	return &Session{ClientID: clientID, cfg: cfg, window: cfg.MaxInflight}
 }
 
@@ -180,27 +194,27 @@ func (s *Session) Enqueue(p Pending) bool {
 func (s *Session) Offer(p Pending) (queued, pressured bool) {
 	s.mu.Lock()
 	if p.QoS == core.QoS0 && s.notifier == nil && !s.cfg.StoreQoS0 {
-		s.stats.Dropped++
+		s.dropped++
 		s.mu.Unlock()
 		return false, s.pressured()
 	}
 	if s.cfg.MaxQueueLen > 0 && s.queued() >= s.cfg.MaxQueueLen {
 		if p.QoS == core.QoS0 {
-			s.stats.Dropped++
+			s.dropped++
 			s.mu.Unlock()
 			return false, s.pressured()
 		}
 		if d, ok := s.queue.dropOldestQoS0(); ok {
-			s.stats.Dropped++ // the QoS 0 message that made room
+			s.dropped++ // the QoS 0 message that made room
 			s.forget(&d, false)
 		} else if s.queued() >= s.cfg.MaxQueueLen+s.cfg.Overflow {
-			s.stats.Dropped++
+			s.dropped++
 			s.mu.Unlock()
 			return false, s.pressured()
 		}
 	}
 	if s.st != nil && !s.store(&p) {
-		s.stats.Dropped++ // the disk quota is reached
+		s.dropped++ // the disk quota is reached
 		s.mu.Unlock()
 		return false, s.pressured()
 	}
@@ -335,7 +349,7 @@ func (s *Session) Take(dst []Delivery, now time.Time, limit int) (out []Delivery
 		p := s.queue.peek()
 		if p.Msg.Expired(now) {
 			d := s.queue.pop()
-			s.stats.Expired++
+			s.expired++
 			s.forget(&d, false)
 			continue
 		}
@@ -544,7 +558,7 @@ func (s *Session) ExpireAwaitingRel(now time.Time, timeout time.Duration) int {
 func (s *Session) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.stats
+	st := Stats{Dropped: s.dropped, Expired: s.expired}
 	st.Queued = s.queued()
 	st.Inflight = s.live
 	st.AwaitingRel = len(s.awaitingRel)

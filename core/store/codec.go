@@ -414,6 +414,9 @@ func (r *reader) entryHeader(e *Entry) byte {
 	if r.err == nil && (e.QoS > core.QoS2 || e.Phase > PhaseComp) {
 		r.fail("entry", "qos or phase out of range")
 	}
+	if r.err == nil && e.Phase == PhaseComp && flags&(entrySharedBody|entryInlineBody) != 0 {
+		r.fail("entry", "a body in PhaseComp")
+	}
 	e.Retain = flags&entryRetain != 0
 	n := r.uvarint("entry subscription ids")
 	if r.err == nil && n > uint64(len(r.b)) {

@@ -32,11 +32,10 @@ type Config struct {
 	Dashboard DashboardConfig `yaml:"dashboard"`
 	// APIKey configures API keys.
 	APIKey APIKeyConfig `yaml:"api_key"`
-	// Gateway holds the protocol gateways (stomp, mqttsn, coap, lwm2m,
-	// exproto), each kept raw for its own package to Decode; a gateway runs
-	// when its section is present. Load accepts any name; the server rejects
-	// names it does not know.
-	Gateway map[string]Section `yaml:"gateway"`
+	// Gateway holds the protocol gateways (stomp, mqttsn, coap and raw;
+	// lwm2m as it arrives). Load keeps a name without a typed
+	// config raw in Gateway.Other; the server rejects it.
+	Gateway GatewaysConfig `yaml:"gateway"`
 }
 
 // NodeConfig identifies this node.
@@ -493,7 +492,7 @@ func Default() *Config {
 			DefaultUsername: "admin",
 			DefaultPassword: "public",
 		},
-		Gateway: map[string]Section{},
+		Gateway: defaultGateways(),
 	}
 	tcp, ssl, ws, wss := c.Listeners.TCP["default"], c.Listeners.SSL["default"], c.Listeners.WS["default"], c.Listeners.WSS["default"]
 	tcp.SetDefaults()
@@ -529,6 +528,20 @@ func (c *Config) resolvePaths() {
 	}
 	for _, l := range c.Listeners.WSS {
 		c.resolveSSL(&l.SSLOptions)
+	}
+	for _, l := range c.Gateway.STOMP.Listeners.SSL {
+		c.resolveSSL(&l.SSLOptions)
+	}
+	for _, l := range c.Gateway.Raw.Listeners.SSL {
+		c.resolveSSL(&l.SSLOptions)
+	}
+	for _, l := range c.Gateway.MQTTSN.Listeners.DTLS {
+		l.PSKAuthentication.InitFile = c.ResolvePath(l.PSKAuthentication.InitFile)
+		o := &l.DTLSOptions
+		o.Certfile, o.Keyfile, o.Cacertfile = c.ResolvePath(o.Certfile), c.ResolvePath(o.Keyfile), c.ResolvePath(o.Cacertfile)
+	}
+	for _, l := range c.Gateway.CoAP.Listeners.DTLS {
+		l.Certfile, l.Keyfile, l.Cacertfile = c.ResolvePath(l.Certfile), c.ResolvePath(l.Keyfile), c.ResolvePath(l.Cacertfile)
 	}
 	for i := range c.Authorization.Sources {
 		c.Authorization.Sources[i].Path = c.ResolvePath(c.Authorization.Sources[i].Path)

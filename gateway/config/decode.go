@@ -383,7 +383,9 @@ func (d *decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 		}
 		f, ok := si.fields[name]
 		if !ok {
-			if si.rest != nil {
+			if si.rest != nil && v.FieldByIndex(si.rest).Kind() == reflect.Map {
+				d.decodeRestEntry(key, name, k, val, v.FieldByIndex(si.rest))
+			} else if si.rest != nil {
 				rest = append(rest, k, val)
 			} else {
 				d.unknown(path, name, k, val, si.names)
@@ -580,6 +582,21 @@ func (d *decoder) decodeIndexed(path string, k, n *yaml.Node, v reflect.Value, t
 		d.decodeValue(key, e.k, e.val, cur.Index(e.idx-1), tg)
 	}
 	v.Set(cur)
+}
+
+// decodeRestEntry keeps one key no field takes as its own Section in m, a
+// config:"rest" map[string]Section (gateways this build has no typed
+// config for, by name).
+func (d *decoder) decodeRestEntry(key, name string, k, val *yaml.Node, m reflect.Value) {
+	if m.IsNil() {
+		m.Set(reflect.MakeMap(m.Type()))
+	}
+	sv := reflect.New(sectionType).Elem()
+	if old := m.MapIndex(reflect.ValueOf(name)); old.IsValid() {
+		sv.Set(old)
+	}
+	d.decodeSection(key, k, val, sv)
+	m.SetMapIndex(reflect.ValueOf(name), sv)
 }
 
 // decodeSection keeps mapping n raw in Section v, merged over what v held.

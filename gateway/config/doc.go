@@ -37,8 +37,12 @@
 //
 // # Gateways and providers
 //
-// Sections that other packages define (gateway.<name>, and the keys of an
-// authorization source beyond type/enable/path) stay raw as Section values.
+// Each gateway this build serves has a typed config under Config.Gateway
+// (gateway.stomp: GatewayCommon's enable, mountpoint and idle_timeout, its
+// listeners by type and name, and the protocol's keys). Sections that other
+// packages define (a gateway name without a typed config yet, and the keys
+// of an authorization source beyond type/enable/path) stay raw as Section
+// values.
 // Their packages call Section.Decode onto a struct holding their defaults and
 // get the same strict checks and messages; Section.Origin locates the errors
 // of their own validation.

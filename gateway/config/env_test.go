@@ -127,13 +127,13 @@ func TestEnvOverrides(t *testing.T) {
 					t.Errorf("a = %+v, b = %+v", c.Listeners.TCP["a"], c.Listeners.TCP["b"])
 				}
 			}},
-		{"gateway sections stay raw", "", []string{"MANIFOLD_GATEWAY__STOMP__LISTENERS__TCP__DEFAULT__BIND=61613"},
+		{"gateway sections stay raw", "", []string{"MANIFOLD_GATEWAY__EXPROTO__LISTENERS__TCP__DEFAULT__BIND=61613"},
 			func(t *testing.T, c *Config) {
-				s, ok := c.Gateway["stomp"]
-				if !ok || s.Key() != "gateway.stomp" || !reflect.DeepEqual(s.Keys(), []string{"listeners"}) {
+				s, ok := c.Gateway.Other["exproto"]
+				if !ok || s.Key() != "gateway.exproto" || !reflect.DeepEqual(s.Keys(), []string{"listeners"}) {
 					t.Fatalf("gateway = %+v", c.Gateway)
 				}
-				if got := s.Origin("gateway.stomp.listeners.tcp.default.bind"); got != "MANIFOLD_GATEWAY__STOMP__LISTENERS__TCP__DEFAULT__BIND" {
+				if got := s.Origin("gateway.exproto.listeners.tcp.default.bind"); got != "MANIFOLD_GATEWAY__EXPROTO__LISTENERS__TCP__DEFAULT__BIND" {
 					t.Errorf("Origin = %q", got)
 				}
 			}},

@@ -35,7 +35,7 @@ func defaultStomp() stompTestConfig {
 }
 
 const stompFile = `gateway:
-  stomp:
+  exproto:
     frame:
       max_headers: 20
     listeners:
@@ -64,29 +64,29 @@ func TestSectionDecode(t *testing.T) {
 					t.Errorf("got %+v, want %+v", c, want)
 				}
 			}},
-		{name: "environment into the section", file: stompFile, env: []string{"MANIFOLD_GATEWAY__STOMP__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:61615", "MANIFOLD_GATEWAY__STOMP__IDLE_TIMEOUT=1m"},
+		{name: "environment into the section", file: stompFile, env: []string{"MANIFOLD_GATEWAY__EXPROTO__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:61615", "MANIFOLD_GATEWAY__EXPROTO__IDLE_TIMEOUT=1m"},
 			check: func(t *testing.T, c stompTestConfig) {
 				if c.Listeners.TCP["default"].Bind != "127.0.0.1:61615" || c.IdleTimeout.Duration() != time.Minute || c.Frame.MaxHeaders != 20 {
 					t.Errorf("got %+v", c)
 				}
 			}},
-		{name: "unknown key", file: "gateway:\n  stomp:\n    frame:\n      max_headrs: 5\n",
-			subs: []string{":4: gateway.stomp.frame.max_headrs: unknown key (did you mean gateway.stomp.frame.max_headers?)"}},
-		{name: "bad value", file: "gateway:\n  stomp:\n    idle_timeout: soon\n",
-			subs: []string{":3: gateway.stomp.idle_timeout: expected a duration such as 500ms, 30s, 1m, 2h, 1d or 1h30m (>= 1ms), got \"soon\""}},
-		{name: "out of range", file: "gateway:\n  stomp:\n    frame: {max_headers: 0}\n",
-			subs: []string{":3: gateway.stomp.frame.max_headers: expected a positive integer, got \"0\""}},
-		{name: "wrong shape", file: "gateway:\n  stomp:\n    listeners: [tcp]\n",
-			subs: []string{":3: gateway.stomp.listeners: expected a mapping, got a list"}},
-		{name: "bad value from the environment", file: stompFile, env: []string{"MANIFOLD_GATEWAY__STOMP__FRAME__MAX_BODY_LENGTH=huge"},
-			subs: []string{"MANIFOLD_GATEWAY__STOMP__FRAME__MAX_BODY_LENGTH: gateway.stomp.frame.max_body_length: expected a size such as 1024, 64KB, 1MB or 1GB, got \"huge\""}},
+		{name: "unknown key", file: "gateway:\n  exproto:\n    frame:\n      max_headrs: 5\n",
+			subs: []string{":4: gateway.exproto.frame.max_headrs: unknown key (did you mean gateway.exproto.frame.max_headers?)"}},
+		{name: "bad value", file: "gateway:\n  exproto:\n    idle_timeout: soon\n",
+			subs: []string{":3: gateway.exproto.idle_timeout: expected a duration such as 500ms, 30s, 1m, 2h, 1d or 1h30m (>= 1ms), got \"soon\""}},
+		{name: "out of range", file: "gateway:\n  exproto:\n    frame: {max_headers: 0}\n",
+			subs: []string{":3: gateway.exproto.frame.max_headers: expected a positive integer, got \"0\""}},
+		{name: "wrong shape", file: "gateway:\n  exproto:\n    listeners: [tcp]\n",
+			subs: []string{":3: gateway.exproto.listeners: expected a mapping, got a list"}},
+		{name: "bad value from the environment", file: stompFile, env: []string{"MANIFOLD_GATEWAY__EXPROTO__FRAME__MAX_BODY_LENGTH=huge"},
+			subs: []string{"MANIFOLD_GATEWAY__EXPROTO__FRAME__MAX_BODY_LENGTH: gateway.exproto.frame.max_body_length: expected a size such as 1024, 64KB, 1MB or 1GB, got \"huge\""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.file)
 			cfg, _ := mustLoad(t, path, tc.env)
 			got := defaultStomp()
-			err := cfg.Gateway["stomp"].Decode(&got)
+			err := cfg.Gateway.Other["exproto"].Decode(&got)
 			if len(tc.subs) > 0 {
 				if len(tc.env) == 0 {
 					tc.subs = append(tc.subs, path)
@@ -103,11 +103,11 @@ func TestSectionDecode(t *testing.T) {
 }
 
 func TestSectionDecodeWarnings(t *testing.T) {
-	cfg, warns := mustLoad(t, "", []string{"MANIFOLD_GATEWAY__STOMP__FRAME__MAX_HEADRS=5"})
+	cfg, warns := mustLoad(t, "", []string{"MANIFOLD_GATEWAY__EXPROTO__FRAME__MAX_HEADRS=5"})
 	if len(warns) != 0 {
 		t.Errorf("Load warned about a raw section: %v", warns)
 	}
-	s := cfg.Gateway["stomp"]
+	s := cfg.Gateway.Other["exproto"]
 	got := defaultStomp()
 	if err := s.Decode(&got); err != nil {
 		t.Errorf("Decode: %v", err)
@@ -116,23 +116,23 @@ func TestSectionDecodeWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Warning{{Source: "MANIFOLD_GATEWAY__STOMP__FRAME__MAX_HEADRS", Key: "gateway.stomp.frame.max_headrs",
-		Message: "unknown key gateway.stomp.frame.max_headrs, ignored (did you mean gateway.stomp.frame.max_headers?)"}}
+	want := []Warning{{Source: "MANIFOLD_GATEWAY__EXPROTO__FRAME__MAX_HEADRS", Key: "gateway.exproto.frame.max_headrs",
+		Message: "unknown key gateway.exproto.frame.max_headrs, ignored (did you mean gateway.exproto.frame.max_headers?)"}}
 	if !reflect.DeepEqual(warns, want) {
 		t.Errorf("warnings = %+v, want %+v", warns, want)
 	}
 }
 
 func TestSectionEdges(t *testing.T) {
-	path := writeConfig(t, "gateway:\n  stomp:\n  coap: {}\n")
+	path := writeConfig(t, "gateway:\n  exproto:\n  lwm2m: {}\n")
 	cfg, _ := mustLoad(t, path, nil)
 	tests := []struct {
 		name string
 		run  func(t *testing.T)
 	}{
 		{"present but empty sections exist", func(t *testing.T) {
-			for _, name := range []string{"stomp", "coap"} {
-				s, ok := cfg.Gateway[name]
+			for _, name := range []string{"exproto", "lwm2m"} {
+				s, ok := cfg.Gateway.Other[name]
 				if !ok || !s.IsZero() || s.Key() != "gateway."+name {
 					t.Errorf("gateway.%s = %+v, present %v", name, s, ok)
 				}
@@ -140,7 +140,7 @@ func TestSectionEdges(t *testing.T) {
 		}},
 		{"decoding an empty section keeps the defaults", func(t *testing.T) {
 			got := defaultStomp()
-			if err := cfg.Gateway["stomp"].Decode(&got); err != nil || !reflect.DeepEqual(got, defaultStomp()) {
+			if err := cfg.Gateway.Other["exproto"].Decode(&got); err != nil || !reflect.DeepEqual(got, defaultStomp()) {
 				t.Errorf("got %+v, %v", got, err)
 			}
 		}},
@@ -151,17 +151,17 @@ func TestSectionEdges(t *testing.T) {
 			}
 		}},
 		{"decode needs a pointer", func(t *testing.T) {
-			if err := cfg.Gateway["coap"].Decode(defaultStomp()); err == nil {
+			if err := cfg.Gateway.Other["lwm2m"].Decode(defaultStomp()); err == nil {
 				t.Error("Decode of a non-pointer succeeded")
 			}
 			var nilPtr *stompTestConfig
-			if err := cfg.Gateway["coap"].Decode(nilPtr); err == nil {
+			if err := cfg.Gateway.Other["lwm2m"].Decode(nilPtr); err == nil {
 				t.Error("Decode of a nil pointer succeeded")
 			}
 		}},
 		{"no gateways by default", func(t *testing.T) {
-			if len(Default().Gateway) != 0 {
-				t.Errorf("Default().Gateway = %v", Default().Gateway)
+			if len(Default().Gateway.Other) != 0 {
+				t.Errorf("Default().Gateway = %v", Default().Gateway.Other)
 			}
 		}},
 	}
@@ -172,13 +172,13 @@ func TestSectionEdges(t *testing.T) {
 
 func TestSectionOrigin(t *testing.T) {
 	path := writeConfig(t, stompFile)
-	cfg, _ := mustLoad(t, path, []string{"MANIFOLD_GATEWAY__STOMP__IDLE_TIMEOUT=1m"})
-	s := cfg.Gateway["stomp"]
+	cfg, _ := mustLoad(t, path, []string{"MANIFOLD_GATEWAY__EXPROTO__IDLE_TIMEOUT=1m"})
+	s := cfg.Gateway.Other["exproto"]
 	tests := []struct{ name, key, want string }{
-		{"a key of the file", "gateway.stomp.frame.max_headers", path + ":4"},
-		{"a key from the environment", "gateway.stomp.idle_timeout", "MANIFOLD_GATEWAY__STOMP__IDLE_TIMEOUT"},
-		{"an unset key falls back to its parent", "gateway.stomp.listeners.tcp.extra.mountpoint", path + ":7"},
-		{"an unset key whose parents are unset", "gateway.stomp.frame2.x", path + ":2"},
+		{"a key of the file", "gateway.exproto.frame.max_headers", path + ":4"},
+		{"a key from the environment", "gateway.exproto.idle_timeout", "MANIFOLD_GATEWAY__EXPROTO__IDLE_TIMEOUT"},
+		{"an unset key falls back to its parent", "gateway.exproto.listeners.tcp.extra.mountpoint", path + ":7"},
+		{"an unset key whose parents are unset", "gateway.exproto.frame2.x", path + ":2"},
 		{"a key outside the section", "mqtt.max_inflight", ""},
 	}
 	for _, tc := range tests {
@@ -191,8 +191,8 @@ func TestSectionOrigin(t *testing.T) {
 }
 
 func TestSectionConcurrentDecode(t *testing.T) {
-	cfg, _ := mustLoad(t, writeConfig(t, stompFile), []string{"MANIFOLD_GATEWAY__STOMP__FRAME__MAX_HEADRS=1"})
-	s := cfg.Gateway["stomp"]
+	cfg, _ := mustLoad(t, writeConfig(t, stompFile), []string{"MANIFOLD_GATEWAY__EXPROTO__FRAME__MAX_HEADRS=1"})
+	s := cfg.Gateway.Other["exproto"]
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -259,7 +259,7 @@ func TestSectionDecodeFieldKinds(t *testing.T) {
 			cfg, _ := mustLoad(t, writeConfig(t, content), nil)
 			var got walkerTestConfig
 			got.Raw = "default"
-			err := cfg.Gateway["t"].Decode(&got)
+			err := cfg.Gateway.Other["t"].Decode(&got)
 			if len(tc.subs) > 0 {
 				wantErr(t, err, ErrInvalid, tc.subs...)
 				return
@@ -278,7 +278,7 @@ func TestSectionsMarshal(t *testing.T) {
     - type: http
       url: http://127.0.0.1/authz
 gateway:
-  stomp:
+  exproto:
     frame: {max_headers: 20}
 `
 	first, _ := mustLoad(t, writeConfig(t, content), nil)

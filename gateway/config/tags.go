@@ -19,7 +19,9 @@ import (
 //	                   means unlimited ("infinity") or off ("disabled"); the zero
 //	                   value itself is also accepted and always passes range.
 //	config:"rest"      on a Section field tagged yaml:"-": collects the keys of
-//	                   the enclosing mapping that no other field takes.
+//	                   the enclosing mapping that no other field takes; on a
+//	                   map[string]Section field, each such key becomes its own
+//	                   Section (gateway.<name> for gateways without a type).
 type fieldTags struct {
 	rng   string
 	word  string

@@ -80,7 +80,7 @@ func (c *Config) validate() []*Error {
 	if c.Dashboard.DefaultPassword == "" {
 		v.add("dashboard.default_password", "expected a password, got \"\"")
 	}
-	for _, name := range sortedKeys(c.Gateway) {
+	for _, name := range sortedKeys(c.Gateway.Other) {
 		if name == "" || strings.Contains(name, ".") {
 			v.add("gateway."+name, "invalid gateway name %q", name)
 		}

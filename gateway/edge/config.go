@@ -39,6 +39,10 @@ type TCPConfig struct {
 	// the "listener" log field, and names config keys in errors
 	// (listeners.tcp.default.bind).
 	Name string `yaml:"name"`
+	// Key, when set, is the config key path errors name
+	// ("gateway.stomp.listeners.tcp.default"); otherwise it is derived from
+	// Name ("listeners.tcp.default").
+	Key string `yaml:"-"`
 	// Bind is host:port ("0.0.0.0:1883", "127.0.0.1:0" for a free port).
 	// A scheme prefix (tcp4://, tcp6://) selects the address family.
 	Bind string `yaml:"bind"`
@@ -99,6 +103,9 @@ func (c TCPConfig) withDefaults() TCPConfig {
 
 // key is the config path of this listener, "listeners.tcp.default".
 func (c TCPConfig) key() string {
+	if c.Key != "" {
+		return c.Key
+	}
 	name := c.Name
 	if name == "" {
 		name = DefaultName

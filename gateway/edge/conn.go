@@ -43,7 +43,7 @@ type conn struct {
 	ready      bool  // in ls.ready (deferred to the loop's next I/O pass)
 	framed     bool  // a frame was decoded: the idle timer is off
 	reason     error // why the edge or the channel closes the connection
-	lingerEnd  time.Time
+	lingerEnd  int64 // nanoseconds since the loop's epoch
 	timers     []*timerEntry
 	idle       *timerEntry
 	hs         *timerEntry // WebSocket handshake deadline
@@ -325,7 +325,7 @@ func (c *conn) beginClose(reason error, now bool) bool {
 			return true
 		}
 	} else {
-		c.lingerEnd = time.Now().Add(closeLinger)
+		c.lingerEnd = int64(time.Since(c.ls.epoch) + closeLinger)
 	}
 	c.ls.park(c, pollInterval)
 	return false
@@ -338,7 +338,7 @@ func (c *conn) halfClose() bool {
 		return false
 	}
 	c.halfClosed = true
-	c.lingerEnd = time.Now().Add(peerCloseWait)
+	c.lingerEnd = int64(time.Since(c.ls.epoch) + peerCloseWait)
 	return true
 }
 
@@ -363,7 +363,7 @@ func (c *conn) resume(now time.Time) {
 			}
 		} else if c.gc.OutboundBuffered() == 0 && !c.awaitPeer {
 			c.closeNow()
-		} else if !now.Before(c.lingerEnd) {
+		} else if int64(now.Sub(c.ls.epoch)) >= c.lingerEnd {
 			c.s.log.Debug().Err(ErrLingerTimeout).Stringer("peer", c.gc.RemoteAddr()).Msg("close_linger_expired")
 			c.closeNow()
 		} else {
@@ -420,7 +420,8 @@ func (c *conn) setTimer(t adapters.Timer) {
 		return
 	}
 	if e == nil {
-		e = &timerEntry{c: c, id: t.ID}
+		e = newTimer(c, timerChannel)
+		e.id = t.ID
 		c.timers = append(c.timers, e)
 	}
 	e.arm(t.After)
@@ -446,57 +447,13 @@ func (c *conn) stopHandshakeTimer() {
 	}
 }
 
-// timerEntry is one armed (or idle) timer of a connection: a reusable
-// time.Timer whose expiry is carried to the loop by Execute. Re-arming
-// reuses the timer (no allocation); an expiry that was already on its way
-// when the timer was re-armed or cancelled is recognised on the loop by its
-// deadline and armed flag, which only the loop touches.
-type timerEntry struct {
-	c        *conn
-	t        *time.Timer
-	deadline time.Time // loop-only
-	id       adapters.TimerID
-	armed    bool // loop-only
-	idle     bool // the edge's idle timer rather than one of the channel's
-	hs       bool // the edge's WebSocket handshake timer
-}
-
-func (e *timerEntry) arm(d time.Duration) {
-	e.deadline = time.Now().Add(d)
-	e.armed = true
-	if e.t == nil {
-		e.t = time.AfterFunc(d, e.expired)
-	} else {
-		e.t.Reset(d)
-	}
-}
-
-func (e *timerEntry) stop() {
-	e.armed = false
-	if e.t != nil {
-		e.t.Stop()
-	}
-}
-
-// expired runs on the timer's goroutine.
-func (e *timerEntry) expired() {
-	if !e.c.dead.Load() {
-		_ = e.c.ls.el.Execute(bg, e)
-	}
-}
-
-// Run fires the timer, on the loop.
-func (e *timerEntry) Run(context.Context) error {
+// fire runs an expired timer, on the loop; the heap has already let go of it.
+func (e *timerEntry) fire(now time.Time) {
 	c := e.c
-	if !e.armed || c.closed || c.closing {
-		return nil // cancelled, or the connection is gone
+	if c.closed || c.closing {
+		return // the connection is going: its timers no longer matter
 	}
-	now := time.Now()
-	if now.Before(e.deadline) {
-		return nil // an expiry from before the timer was re-armed
-	}
-	e.armed = false
-	if e.hs {
+	if e.kind == timerHandshake {
 		c.hs = nil
 		if e := c.s.log.Debug(); e.Enabled() {
 			e.Stringer("peer", c.gc.RemoteAddr()).Msg("ws_handshake_timeout")
@@ -504,9 +461,9 @@ func (e *timerEntry) Run(context.Context) error {
 		if c.beginClose(ErrHandshakeTimeout, true) {
 			c.closeNow()
 		}
-		return nil
+		return
 	}
-	if e.idle {
+	if e.kind == timerIdle {
 		c.idle = nil
 		if e := c.s.log.Debug(); e.Enabled() {
 			e.Stringer("peer", c.gc.RemoteAddr()).Msg("idle_timeout")
@@ -514,10 +471,9 @@ func (e *timerEntry) Run(context.Context) error {
 		if c.beginClose(ErrIdleTimeout, true) {
 			c.closeNow()
 		}
-		return nil
+		return
 	}
 	if c.finish(c.ch.HandleTimeout(e.id, now)) {
 		c.closeNow()
 	}
-	return nil
 }

@@ -64,6 +64,14 @@ type loopState struct {
 	timerArmed bool
 	timerDue   time.Time
 
+	// Connection timers (see timers.go), loop-only but for wheelTimer.
+	timers     []*timerEntry // a min-heap by due
+	epoch      time.Time     // what due counts from
+	wheelTimer *time.Timer   // set for timers[0]
+	wheelArmed bool
+	wheelDue   int64
+	tick       timerTick
+
 	// The wake socket: one end of a socket pair enrolled in the loop, so
 	// a byte written to the other end is an I/O event of this loop. It is
 	// how deferred drains yield to the loop's sockets and come back right
@@ -75,7 +83,9 @@ type loopState struct {
 }
 
 func newLoopState(s *Server, el gnet.EventLoop) *loopState {
-	return &loopState{s: s, el: el, wakeFD: -1}
+	ls := &loopState{s: s, el: el, wakeFD: -1, epoch: time.Now()}
+	ls.tick.ls = ls
+	return ls
 }
 
 // take lends the loop's output buffer (empty); keep gives it back.
@@ -237,6 +247,10 @@ func (ls *loopState) release() {
 	if ls.timer != nil {
 		ls.timer.Stop()
 	}
+	if ls.wheelTimer != nil {
+		ls.wheelTimer.Stop()
+	}
+	ls.timers = nil
 	if ls.wakeFD >= 0 {
 		_ = syscall.Close(ls.wakeFD)
 		ls.wakeFD = -1

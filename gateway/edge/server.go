@@ -321,11 +321,11 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		c.ws = newWSConn(s.ws)
 		gc.SetContext(c)
 		if d := s.cfg.IdleTimeout; d > 0 {
-			c.idle = &timerEntry{c: c, idle: true}
+			c.idle = newTimer(c, timerIdle)
 			c.idle.arm(d)
 		}
 		if d := s.ws.cfg.HandshakeTimeout; d > 0 {
-			c.hs = &timerEntry{c: c, hs: true}
+			c.hs = newTimer(c, timerHandshake)
 			c.hs.arm(d)
 		}
 		return nil, gnet.None
@@ -348,7 +348,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c.ch = ch
 	gc.SetContext(c)
 	if d := s.cfg.IdleTimeout; d > 0 {
-		c.idle = &timerEntry{c: c, idle: true}
+		c.idle = newTimer(c, timerIdle)
 		c.idle.arm(d)
 	}
 	if c.finish(ch.Open()) {

@@ -51,6 +51,10 @@ type Config struct {
 	// ConnInfo.Listener and the "listener" log field, and names config keys
 	// in errors (listeners.ssl.default.bind).
 	Name string
+	// Key, when set, is the config key path errors name
+	// ("gateway.stomp.listeners.ssl.default"); otherwise it is derived from
+	// Name ("listeners.ssl.default").
+	Key string
 	// Bind is host:port ("0.0.0.0:8883", "127.0.0.1:0" for a free port). A
 	// scheme prefix (tcp4://, tcp6://) selects the address family.
 	Bind string
@@ -144,9 +148,31 @@ func FromWSS(name string, l *config.WSSListener, resolve func(string) string) (C
 	return fromListener(config.KindWSS, name, &l.Listener, l.SSLOptions, &l.WebSocket, resolve)
 }
 
+// FromGatewaySSL maps a gateway's TLS listener
+// (gateway.<gw>.listeners.ssl.<name>) onto a Config named "<gw>:ssl:<name>",
+// as FromSSL does.
+func FromGatewaySSL(gw, name string, l *config.SSLListener, resolve func(string) string) (Config, error) {
+	key := "gateway." + gw + ".listeners.ssl." + name
+	if l == nil {
+		return Config{}, fmt.Errorf("%s: missing", key)
+	}
+	c, err := fromListenerKey(key, config.KindSSL, gw+":ssl:"+name, &l.Listener, l.SSLOptions, nil, resolve)
+	return c, err
+}
+
 func fromListener(kind, name string, l *config.Listener, ssl config.SSLOptions, ws *config.WebSocketOptions,
 	resolve func(string) string) (Config, error) {
-	key := "listeners." + kind + "." + name
+	return fromListenerKey("", kind, kind+":"+name, l, ssl, ws, resolve)
+}
+
+// fromListenerKey is fromListener for the listener called name at key path
+// key ("" derives it from name).
+func fromListenerKey(key, kind, name string, l *config.Listener, ssl config.SSLOptions, ws *config.WebSocketOptions,
+	resolve func(string) string) (Config, error) {
+	explicit := key != ""
+	if !explicit {
+		key = "listeners." + strings.ReplaceAll(name, ":", ".")
+	}
 	if l.ProxyProtocol {
 		// A PROXY header in front of the ClientHello would fail every
 		// handshake; say so at start instead.
@@ -156,7 +182,10 @@ func fromListener(kind, name string, l *config.Listener, ssl config.SSLOptions, 
 	if err != nil {
 		return Config{}, err
 	}
-	c := DefaultConfig(kind+":"+name, l.Bind.String(), t)
+	c := DefaultConfig(name, l.Bind.String(), t)
+	if explicit {
+		c.Key = key
+	}
 	c.MaxConnections = l.MaxConnections
 	c.HandshakeTimeout = time.Duration(ssl.HandshakeTimeout)
 	c.SendTimeout = time.Duration(l.TCPOptions.SendTimeout)
@@ -201,6 +230,9 @@ func (c Config) withDefaults() Config {
 
 // key is the config path of this listener, "listeners.ssl.default".
 func (c Config) key(kind string) string {
+	if c.Key != "" {
+		return c.Key
+	}
 	name := c.Name
 	if name == "" {
 		name = kind + ":default"

@@ -232,7 +232,12 @@ func (s *Store) MarkSent(clientID string, e *store.Entry) {
 	var st stored
 	var ok bool
 	if ss.queue, st, ok = take(ss.queue, e.Seq); !ok {
-		return
+		if ss.inflight, st, ok = take(ss.inflight, e.Seq); !ok || st.e.Phase != store.PhaseRec {
+			if ok {
+				ss.inflight = insert(ss.inflight, st)
+			}
+			return
+		}
 	}
 	st.e.PacketID = e.PacketID
 	st.e.Phase = store.PhaseRec

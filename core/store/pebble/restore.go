@@ -30,7 +30,10 @@ type restoreScan struct {
 	refs     map[uint64]*bodyRef
 	sessions map[string]int // client id → index in res.Sessions
 	cleanup  *pebble.Batch
-	orphans  int // entries of clients with no session record, deleted (Restore only)
+	orphaned map[string]bool // clients with keys but no session record (Restore only)
+	orphans  int             // their keys, deleted
+	last     *store.RestoredSession
+	lastID   string
 	bad      int // values that did not decode, skipped
 }
 
@@ -49,6 +52,7 @@ func (s *Store) account(res *store.Restored) error {
 		clients:  make(map[string]*clientAcc),
 		refs:     make(map[uint64]*bodyRef),
 		sessions: make(map[string]int),
+		orphaned: make(map[string]bool),
 		cleanup:  s.db.NewBatch(),
 	}
 	defer func() { _ = rs.cleanup.Close() }()
@@ -94,6 +98,14 @@ func (s *Store) account(res *store.Restored) error {
 		return nil
 	}); err != nil {
 		return err
+	}
+	for c := range rs.orphaned {
+		for _, kind := range []byte{kindSub, kindAwaiting, kindQueue, kindInflight} {
+			p := clientPrefix(nil, kind, c)
+			if err := rs.cleanup.DeleteRange(p, prefixEnd(p), nil); err != nil {
+				return err
+			}
+		}
 	}
 	missing := 0
 	for id, r := range rs.refs {
@@ -160,14 +172,22 @@ func (rs *restoreScan) owner(k []byte) (string, *clientAcc, []byte, bool) {
 	a := rs.clients[string(c)] // no allocation: map lookup of a converted []byte
 	if a == nil {
 		if rs.res != nil {
-			rs.orphans++
-			_ = rs.cleanup.Delete(k, nil)
+			rs.orphan(c)
 			return "", nil, nil, false
 		}
 		a = &clientAcc{}
 		rs.clients[string(c)] = a
 	}
 	return string(c), a, rest, true
+}
+
+// orphan notes a key of a client that has no session record: the client's
+// keys are range-deleted at the end of the scan.
+func (rs *restoreScan) orphan(c []byte) {
+	rs.orphans++
+	if !rs.orphaned[string(c)] {
+		rs.orphaned[string(c)] = true
+	}
 }
 
 func (rs *restoreScan) session(k, v []byte) error {
@@ -182,6 +202,7 @@ func (rs *restoreScan) session(k, v []byte) error {
 		if err != nil {
 			rs.s.log.Warn().Err(err).Str("clientid", id).Msg("store_session_unreadable")
 			rs.bad++
+			rs.clients[id] = &clientAcc{exists: true} // keep its keys: not an orphan
 			return nil
 		}
 		rec.ClientID = id
@@ -192,8 +213,14 @@ func (rs *restoreScan) session(k, v []byte) error {
 	return nil
 }
 
+// restored is the session being restored for id; nil when its record did
+// not decode (its keys are then kept, neither restored nor deleted).
 func (rs *restoreScan) restored(id string) *store.RestoredSession {
-	return &rs.res.Sessions[rs.sessions[id]]
+	i, ok := rs.sessions[id]
+	if !ok {
+		return nil
+	}
+	return &rs.res.Sessions[i]
 }
 
 func (rs *restoreScan) sub(k, v []byte) error {
@@ -207,8 +234,9 @@ func (rs *restoreScan) sub(k, v []byte) error {
 		rs.bad++
 		return nil
 	}
-	r := rs.restored(id)
-	r.Subscriptions = append(r.Subscriptions, store.Subscription{Filter: string(rest), Opts: o})
+	if r := rs.restored(id); r != nil {
+		r.Subscriptions = append(r.Subscriptions, store.Subscription{Filter: string(rest), Opts: o})
+	}
 	return nil
 }
 
@@ -223,6 +251,9 @@ func (rs *restoreScan) awaiting(k, v []byte) error {
 		return nil
 	}
 	r := rs.restored(id)
+	if r == nil {
+		return nil
+	}
 	if r.AwaitingRel == nil {
 		r.AwaitingRel = make(map[uint16]time.Time)
 	}
@@ -278,6 +309,9 @@ func (rs *restoreScan) inflight(k, v []byte) error {
 	}
 	e.Seq = seq
 	r := rs.restored(id)
+	if r == nil {
+		return nil
+	}
 	r.Inflight = append(r.Inflight, e)
 	if seq > r.LastSeq {
 		r.LastSeq = seq
@@ -303,8 +337,8 @@ func (rs *restoreScan) queue(k, v []byte) error {
 	a := rs.clients[string(c)]
 	if a == nil {
 		if rs.res != nil {
-			rs.orphans++
-			return rs.cleanup.Delete(k, nil)
+			rs.orphan(c)
+			return nil
 		}
 		a = &clientAcc{}
 		rs.clients[string(c)] = a
@@ -315,9 +349,9 @@ func (rs *restoreScan) queue(k, v []byte) error {
 		rs.bad++
 	} else if shared {
 		rs.addRef(id)
+		a.sharedQ++
 	}
-	if rs.res != nil && a.exists {
-		r := rs.restored(string(c))
+	if r := rs.restoredQueue(c); r != nil {
 		seq := beUint64(rest)
 		if r.Queued == 0 {
 			r.FirstSeq = seq
@@ -328,6 +362,20 @@ func (rs *restoreScan) queue(k, v []byte) error {
 		}
 	}
 	return nil
+}
+
+// restoredQueue is restored() for the queue scan, remembering the last
+// client so a million entries of one session cost one map lookup.
+func (rs *restoreScan) restoredQueue(c []byte) *store.RestoredSession {
+	if rs.res == nil {
+		return nil
+	}
+	if rs.last != nil && string(c) == rs.lastID {
+		return rs.last
+	}
+	rs.lastID = string(c)
+	rs.last = rs.restored(rs.lastID)
+	return rs.last
 }
 
 func (rs *restoreScan) retained(k, v []byte) error {

@@ -38,7 +38,9 @@ type Store struct {
 	dir  string
 	opts store.Options
 	log  zerolog.Logger
-	fs   *walFS
+
+	fullLogged atomic.Int64 // unix nanos of the last store_full_message_dropped
+	fs         *walFS
 
 	mu           sync.Mutex
 	notFull      sync.Cond // signalled when the writer takes the pending ops
@@ -55,8 +57,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	committed atomic.Uint64 // ops durable per the policy (tickets up to it are drained)
-	failed    atomic.Value  // error: the first commit failure; tickets stop draining
+	committed atomic.Uint64         // ops durable per the policy (tickets up to it are drained)
+	failed    atomic.Pointer[error] // the first commit failure; tickets stop draining
 
 	wmu     sync.Mutex
 	waiters []waiter // guarded by wmu
@@ -94,6 +96,7 @@ type clientAcc struct {
 	exists   bool              // a session record is stored
 	bytes    int64             // queued + inflight entry bytes
 	n        int64             // queued + inflight entries
+	sharedQ  int64             // queued entries referencing a shared body
 	inflight map[uint64]uint64 // seq → shared body id of an inflight entry in PhaseRec
 }
 
@@ -157,7 +160,7 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 	if opts.MaxPendingBytes <= 0 {
 		opts.MaxPendingBytes = 64 << 20
 	}
-	log = log.With().Str("component", "store").Str("dir", dir).Logger()
+	log = log.With().Str("dir", dir).Logger() // the caller names the component
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s: not a directory", store.ErrCorrupt, dir)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -166,8 +169,15 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", store.ErrCorrupt, dir, err)
 	}
-	if _, err := os.ReadDir(dir); err != nil {
+	names, err := os.ReadDir(dir)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", store.ErrCorrupt, dir, err)
+	}
+	existed := false // a database was there before: its V key must be too
+	for _, n := range names {
+		if strings.HasPrefix(n.Name(), "MANIFEST-") || strings.HasPrefix(n.Name(), "OPTIONS-") {
+			existed = true
+		}
 	}
 
 	fs := newWALFS(vfs.Default, opts.Fsync != store.FsyncAlways)
@@ -188,7 +198,7 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 		}
 		return nil, fmt.Errorf("%w: %s: %w", store.ErrCorrupt, dir, err)
 	}
-	if err := checkVersion(db, dir); err != nil {
+	if err := checkVersion(db, dir, existed); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -216,10 +226,14 @@ func Open(dir string, opts store.Options, log zerolog.Logger) (*Store, error) {
 }
 
 // checkVersion reads the V key: a fresh store gets formatVersion, a newer
-// one is refused.
-func checkVersion(db *pebble.DB, dir string) error {
+// one is refused, and so is a database that existed without one (not ours,
+// or its write-ahead log was lost: starting over it would look empty).
+func checkVersion(db *pebble.DB, dir string, existed bool) error {
 	v, closer, err := db.Get(versionKey)
 	if errors.Is(err, pebble.ErrNotFound) {
+		if existed {
+			return fmt.Errorf("%w: %s holds a database without a Manifold format version (not a Manifold store, or its write-ahead log is lost)", store.ErrCorrupt, dir)
+		}
 		if err := db.Set(versionKey, []byte(strconv.Itoa(formatVersion)), pebble.Sync); err != nil {
 			return fmt.Errorf("%w: %s: writing the format version: %w", store.ErrCorrupt, dir, err)
 		}
@@ -259,10 +273,15 @@ func (s *Store) appendOp(o op, write bool) bool {
 	if write {
 		s.appended++
 	}
+	// Only the op that makes the slice non-empty signals: the writer looks
+	// at the slice again after every round, so later ones are seen.
+	first := len(s.pending) == 1
 	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if first {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
 	return true
 }
@@ -275,6 +294,18 @@ func (s *Store) PutSession(r store.SessionRecord) {
 		key:    clientPrefix(nil, kindSession, r.ClientID),
 		val:    store.AppendSessionRecord(nil, &r),
 	}, true)
+}
+
+// logFull says, at most every 10 s, that messages are being dropped because
+// max_disk_bytes is reached (the drops themselves are counted in Stats).
+func (s *Store) logFull(clientID string, max int64) {
+	now := time.Now().UnixNano()
+	last := s.fullLogged.Load()
+	if now-last < int64(10*time.Second) || !s.fullLogged.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn().Str("clientid", clientID).Int64("max_disk_bytes", max).Uint64("dropped_total", s.dropped.Load()).
+		Msg("store_full_message_dropped")
 }
 
 // DeleteSession implements store.Store.
@@ -297,13 +328,26 @@ func (s *Store) DeleteSubscription(clientID, filter string) {
 func (s *Store) Enqueue(clientID string, e *store.Entry) error {
 	c := *e
 	c.Phase = store.PhaseQueued
-	key := seqKey(nil, kindQueue, clientID, e.Seq)
-	val := store.AppendEntry(nil, &c)
+	// Key and value share one allocation (sized from an estimate of the
+	// encoding; AppendEntry grows it if short).
+	est := len(clientID) + 16 + 32 + len(e.Shared) + 5*len(e.SubIDs)
+	if e.Msg != nil && !e.SharedBody {
+		m := e.Msg
+		est += 48 + len(m.Topic) + len(m.Payload) + len(m.From) + len(m.ContentType) +
+			len(m.ResponseTopic) + len(m.CorrelationData) + 10*len(m.UserProperties)
+		for _, p := range m.UserProperties {
+			est += len(p.Key) + len(p.Value)
+		}
+	}
+	buf := seqKey(make([]byte, 0, est), kindQueue, clientID, e.Seq)
+	key := buf[:len(buf):len(buf)]
+	val := store.AppendEntry(buf[len(buf):], &c)
 	size := int64(len(key) + len(val))
 	if max := s.opts.MaxDiskBytes; max > 0 {
 		if s.queued.Add(size) > max {
 			s.queued.Add(-size)
 			s.dropped.Add(1)
+			s.logFull(clientID, max)
 			return store.ErrFull
 		}
 	} else {
@@ -534,22 +578,25 @@ func (s *Store) run() {
 	for range s.wake {
 		for {
 			s.mu.Lock()
-			ops := s.pending
-			upTo := s.appended
-			closing := s.closing
-			s.pending = s.spare[:0]
-			s.spare = nil
-			s.pendingBytes = 0
-			s.pendingSeen.Store(0)
-			s.notFull.Broadcast()
-			s.mu.Unlock()
-			if len(ops) == 0 {
+			if len(s.pending) == 0 {
+				closing := s.closing
+				s.mu.Unlock()
 				if closing {
 					s.failWaiters()
 					return
 				}
 				break
 			}
+			// Swap the pending slice for the one the last round used, so
+			// the two are reused in turn.
+			ops := s.pending
+			upTo := s.appended
+			s.pending = s.spare[:0]
+			s.spare = nil
+			s.pendingBytes = 0
+			s.pendingSeen.Store(0)
+			s.notFull.Broadcast()
+			s.mu.Unlock()
 			s.apply(ops, upTo)
 			clear(ops)
 			s.mu.Lock()
@@ -569,21 +616,21 @@ func (s *Store) failWaiters() {
 
 // fail records the first commit error; tickets stop draining from then on.
 func (s *Store) fail(err error) {
-	if s.failed.CompareAndSwap(nil, err) {
+	if s.failed.CompareAndSwap(nil, &err) {
 		s.log.Error().Err(err).Msg("store_commit_failed")
 	}
 }
 
 func (s *Store) failure() error {
-	if err, ok := s.failed.Load().(error); ok {
-		return err
+	if p := s.failed.Load(); p != nil {
+		return *p
 	}
 	return nil
 }
 
 // apply runs one round of ops on the writer goroutine.
 func (s *Store) apply(ops []op, upTo uint64) {
-	if !s.w.accounted {
+	if !s.w.accounted && ops[0].kind != opRestore { // Restore accounts itself
 		if err := s.account(nil); err != nil {
 			s.fail(err)
 		}
@@ -604,10 +651,11 @@ func (s *Store) apply(ops []op, upTo uint64) {
 			}
 			_ = r.b.Set(o.key, o.val, nil)
 		case opEnqueue:
+			a := s.client(o.client)
 			if o.msg != nil {
 				s.ref(r.b, o.msg)
+				a.sharedQ++
 			}
-			a := s.client(o.client)
 			a.bytes += o.size
 			a.n++
 			_ = r.b.Set(o.key, o.val, nil)
@@ -619,7 +667,10 @@ func (s *Store) apply(ops []op, upTo uint64) {
 				if a.inflight == nil {
 					a.inflight = make(map[uint64]uint64)
 				}
-				a.inflight[o.seq] = o.msgID
+				if _, again := a.inflight[o.seq]; !again { // a second MarkSent moves nothing
+					a.inflight[o.seq] = o.msgID
+					a.sharedQ--
+				}
 			}
 		case opMarkReleased:
 			_ = r.b.Set(o.key, o.val, nil)
@@ -630,11 +681,13 @@ func (s *Store) apply(ops []op, upTo uint64) {
 				s.releaseInflight(r.b, o.client, o.seq)
 			} else if o.shared {
 				s.unref(r.b, o.msgID)
+				if a := s.w.clients[o.client]; a != nil {
+					a.sharedQ--
+				}
 			}
 			s.forget(o.client)
 		case opDeleteSession:
-			r.commitNoSync()
-			s.deleteSession(r.b, o.client)
+			s.deleteSession(&r, o.client)
 		case opLoad:
 			r.commitNoSync()
 			entries, err := s.load(o.client, o.seq, o.max)
@@ -805,27 +858,35 @@ func (s *Store) releaseInflight(b *pebble.Batch, client string, seq uint64) {
 // deleteSession removes every key of a client with range deletions, after
 // dropping the shared body references of its queue (read from disk: the
 // batch before it is committed) and inflight window.
-func (s *Store) deleteSession(b *pebble.Batch, client string) {
+func (s *Store) deleteSession(r *round, client string) {
+	a := s.w.clients[client]
+	if a == nil {
+		a = &clientAcc{}
+	}
 	qp := clientPrefix(nil, kindQueue, client)
-	if err := s.scan(qp, prefixEnd(qp), func(_, v []byte) error {
-		shared, id, err := store.EntryBodyRef(v)
-		if err == nil && shared {
-			s.unref(b, id)
+	// Only a queue holding shared bodies is read (a million unshared entries
+	// would hold up the writer for nothing).
+	if a.sharedQ > 0 {
+		r.commitNoSync() // the scan must see the writes before it
+		if err := s.scan(qp, prefixEnd(qp), func(_, v []byte) error {
+			shared, id, err := store.EntryBodyRef(v)
+			if err == nil && shared {
+				s.unref(r.b, id)
+			}
+			return nil
+		}); err != nil {
+			s.log.Error().Err(err).Str("clientid", client).Msg("store_delete_session_scan_failed")
 		}
-		return nil
-	}); err != nil {
-		s.log.Error().Err(err).Str("clientid", client).Msg("store_delete_session_scan_failed")
 	}
-	if a := s.w.clients[client]; a != nil {
-		for _, id := range a.inflight {
-			s.unref(b, id)
-		}
-		s.queued.Add(-a.bytes)
-		if a.exists {
-			s.sessions.Add(-1)
-		}
-		delete(s.w.clients, client)
+	b := r.b
+	for _, id := range a.inflight {
+		s.unref(b, id)
 	}
+	s.queued.Add(-a.bytes)
+	if a.exists {
+		s.sessions.Add(-1)
+	}
+	delete(s.w.clients, client)
 	_ = b.Delete(clientPrefix(nil, kindSession, client), nil)
 	for _, kind := range []byte{kindSub, kindAwaiting, kindQueue, kindInflight} {
 		p := clientPrefix(nil, kind, client)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"closed_store", testClosed},
 		{"orphan_entries_not_restored", testOrphans},
 		{"load_sees_writes_before_it", testLoadSeesWrites},
+		{"concurrent_sessions", testConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -755,5 +757,69 @@ func testLoadSeesWrites(t *testing.T, h *harness) {
 	h.s.Remove("l", 300, false, 300, true)
 	if got := h.load("l", 0, 1000); len(got) != 299 {
 		t.Fatalf("after a Remove LoadQueue sees %d, want 299", len(got))
+	}
+}
+
+// testConcurrent runs sessions on their own goroutines, as the broker does,
+// sharing bodies between them; everything adds up at the end.
+func testConcurrent(t *testing.T, h *harness) {
+	const clients, each = 4, 300
+	var wg sync.WaitGroup
+	for c := range clients {
+		id := fmt.Sprintf("c%d", c)
+		h.s.PutSession(store.SessionRecord{ClientID: id})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := uint64(1); seq <= each; seq++ {
+				shared := seq%3 == 0
+				m := msg(seq, "t") // the same id for every client: a fan-out when shared
+				if !shared {
+					m = msg(seq+uint64(c+1)*1_000_000, "t")
+				}
+				if err := h.s.Enqueue(id, entry(seq, m, shared)); err != nil {
+					t.Error(err)
+					return
+				}
+				if seq%50 == 0 {
+					tk := h.s.Mark()
+					w := &waker{}
+					tk.WhenDrained(w)
+				}
+			}
+			after := uint64(0)
+			for {
+				c := make(chan []store.Entry, 1)
+				h.s.LoadQueue(id, after, 64, func(e []store.Entry, err error) {
+					if err != nil {
+						t.Error(err)
+					}
+					c <- e
+				})
+				page := <-c
+				if len(page) == 0 {
+					break
+				}
+				for _, e := range page {
+					if e.Msg == nil {
+						t.Errorf("%s seq %d: no body", id, e.Seq)
+						return
+					}
+					h.s.Remove(id, e.Seq, false, e.Msg.ID, e.SharedBody)
+				}
+				after = page[len(page)-1].Seq
+			}
+		}()
+	}
+	wg.Wait()
+	h.flush()
+	if st := h.s.Stats(); st.Bodies != 0 || st.QueuedBytes != 0 || st.Sessions != clients {
+		t.Fatalf("stats after every queue was replayed: %+v", st)
+	}
+	r := h.restore()
+	for _, rs := range r.Sessions {
+		if rs.Queued != 0 {
+			t.Fatalf("%s still holds %d", rs.Record.ClientID, rs.Queued)
+		}
 	}
 }

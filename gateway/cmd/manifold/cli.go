@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/manifold-iot/manifold/gateway"
+	"github.com/manifold-iot/manifold/gateway/bench"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/gateway/logging"
 )
@@ -36,6 +37,7 @@ func commands() []command {
 	return []command{
 		{"start", "run the broker in the foreground (-c FILE)", runStart},
 		{"version", "print the version and exit", runVersion},
+		{"bench", "MQTT load generator: pub | sub | pubsub | conn (bench -help)", runBench},
 		{"help", "show this help", nil},
 	}
 }
@@ -129,4 +131,9 @@ func runStart(args, environ []string, _, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// runBench is `manifold bench`: the load generator lives in gateway/bench.
+func runBench(args, _ []string, stdout, stderr io.Writer) int {
+	return bench.Main(args, stdout, stderr)
 }

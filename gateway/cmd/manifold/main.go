@@ -2,11 +2,17 @@
 //
 //	manifold start -c configs/manifold.yaml   run in the foreground
 //	manifold version                          print the version
+//	manifold bench pubsub -c 8 -q 1           load-test a broker (bench -help)
 //	manifold help                             list the commands
 package main
 
 import (
 	"os"
+
+	// The raw gateway's example handler, so that a raw listener may say
+	// handler: sensor (adapters/raw/README.md). Handlers of your own are
+	// imported the same way.
+	_ "github.com/manifold-iot/manifold/adapters/raw/examples/sensor"
 )
 
 func main() {

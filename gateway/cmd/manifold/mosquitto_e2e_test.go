@@ -31,6 +31,12 @@ func startBroker(t *testing.T, env ...string) *runningBroker {
 		"MANIFOLD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
 		"MANIFOLD_LISTENERS__WS__DEFAULT__ENABLE=false",
 		"MANIFOLD_DASHBOARD__LISTENERS__HTTP__ENABLE=false",
+		"MANIFOLD_GATEWAY__STOMP__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__STOMP__LISTENERS__HTTP__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__MQTTSN__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__COAP__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__RAW__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
+		"MANIFOLD_GATEWAY__RAW__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
 		"MANIFOLD_NODE__DATA_DIR="+t.TempDir(),
 		"MANIFOLD_LOG__LEVEL=debug",
 	)
@@ -58,6 +64,11 @@ func startBroker(t *testing.T, env ...string) *runningBroker {
 		}
 	})
 	if !eventually(t, 10*time.Second, func() bool {
+		// Every listener (ws, ssl, the gateways') is up once server_started
+		// is logged; tests look their addresses up right after.
+		if len(b.logs.find("server_started")) == 0 {
+			return false
+		}
 		for _, ev := range b.logs.find("listener_started") {
 			if ev["proto"] == "tcp" && ev["listener"] == "default" {
 				b.addr, _ = ev["addr"].(string)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -342,4 +345,59 @@ func rssOf(t *testing.T, pid int) int64 {
 	}
 	t.Fatal("no VmRSS")
 	return 0
+}
+
+// TestE2EUnreadableStoreStopsTheStart: a data directory the store cannot use
+// stops `manifold start` with a non-zero exit and a message naming the path;
+// the node never starts empty by mistake.
+func TestE2EUnreadableStoreStopsTheStart(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := t.TempDir()
+	b := startBroker(t, storeEnv(corrupt)...) // a real store, then damaged
+	b.crash(t)
+	manifests, _ := filepath.Glob(filepath.Join(corrupt, "store", "MANIFEST-*"))
+	if len(manifests) == 0 {
+		t.Fatal("no MANIFEST in the store to damage")
+	}
+	for _, m := range manifests {
+		if err := os.WriteFile(m, bytes.Repeat([]byte{0xA5}, 200), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ name, dir string }{{"a file in place of the directory", notADir}, {"a damaged store", corrupt}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binPath, "start", "-c", shippedConfig(t))
+			cmd.Env = append(os.Environ(), "MANIFOLD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_LISTENERS__WS__DEFAULT__ENABLE=false", "MANIFOLD_DASHBOARD__LISTENERS__HTTP__ENABLE=false",
+				"MANIFOLD_NODE__DATA_DIR="+tc.dir)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			done := make(chan error, 1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running with an unusable store; stderr:\n%s", stderr.String())
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("want a non-zero exit, got %v; stderr:\n%s", err, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), filepath.Join(tc.dir, "store")) || !strings.Contains(stderr.String(), "node.data_dir") {
+				t.Errorf("the error does not name node.data_dir and the store path:\n%s", stderr.String())
+			}
+			if strings.Contains(stderr.String(), "server_started") {
+				t.Errorf("server started on an unusable store:\n%s", stderr.String())
+			}
+		})
+	}
 }
