@@ -127,9 +127,11 @@ type certIDs struct{ username, clientID string }
 
 // deliverScratch is reused across deliveries.
 type deliverScratch struct {
-	dbuf  []session.Delivery
-	pub   mq.Publish
-	users []mq.UserProperty
+	dbuf   []session.Delivery
+	parked []session.Delivery // waiting for wait to drain (see park)
+	wait   core.Backlog
+	pub    mq.Publish
+	users  []mq.UserProperty
 }
 
 // scratch returns the delivery buffers, allocating them on first use.
@@ -393,7 +395,8 @@ func (c *channel) HandleEvent(ev any) adapters.Replies {
 		return c.closeWith(mq.SessionTakenOver, e.reason)
 	case drained:
 		if c.phase == phaseConnected {
-			return c.releaseHeld(time.Now())
+			c.releaseHeld(time.Now())
+			return c.deliver() // parked deliveries, if the store has them now
 		}
 	}
 	return adapters.Replies{}

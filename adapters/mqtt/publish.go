@@ -268,9 +268,68 @@ func (c *channel) handlePubrec(p *mq.Pubrec) adapters.Replies {
 	code := mq.Success
 	if !c.sess.Rec(p.PacketID) {
 		code = mq.PacketIdentifierNotFound
+	} else if c.sess.Persistent() {
+		// The client forgets the packet id on PUBREL: the store must know
+		// the message is released first, or a crash would resend it as new.
+		c.park([]session.Delivery{{PacketID: p.PacketID, Release: true}})
+		return c.reply()
 	}
 	c.writeAckPacket(mq.TypePubrel, p.PacketID, code)
 	return c.reply()
+}
+
+// park holds deliveries of a persistent session until the store has
+// recorded what they change (a QoS 2 PUBLISH's packet id, a PUBREL), so that
+// after a crash the broker resends them with the identifiers the client
+// knows and exactly-once holds. Parked packets go out in order, before any
+// new delivery. Under node.persistence.fsync interval the wait is one
+// write(2) of the store's batch.
+func (c *channel) park(ds []session.Delivery) {
+	sc := c.scratch()
+	sc.parked = append(sc.parked, ds...)
+	t := c.sess.Durable()
+	if t == nil || !t.Pressured() {
+		c.flushParked(time.Now())
+		return
+	}
+	sc.wait = t
+	t.WhenDrained(c)
+}
+
+// flushParked writes the parked deliveries once the store has them; it
+// reports false while they still wait.
+func (c *channel) flushParked(now time.Time) bool {
+	sc := c.ds
+	if sc == nil || len(sc.parked) == 0 {
+		return true
+	}
+	if sc.wait != nil {
+		if sc.wait.Pressured() {
+			sc.wait.WhenDrained(c)
+			return false
+		}
+		sc.wait = nil
+	}
+	for i := range sc.parked {
+		c.writeDelivery(&sc.parked[i], now)
+		sc.parked[i] = session.Delivery{}
+	}
+	sc.parked = sc.parked[:0]
+	return true
+}
+
+// needsDurable reports whether a batch holds a first QoS 2 send of a
+// persistent session (see park).
+func (c *channel) needsDurable(ds []session.Delivery) bool {
+	if !c.sess.Persistent() {
+		return false
+	}
+	for i := range ds {
+		if ds[i].QoS == core.QoS2 && !ds[i].Release && !ds[i].Dup {
+			return true
+		}
+	}
+	return false
 }
 
 // HandleDeliver implements adapters.Channel.
@@ -286,11 +345,23 @@ func (c *channel) HandleDeliver() adapters.Replies {
 // whatever this call has written already.
 func (c *channel) deliver() adapters.Replies {
 	now := time.Now()
+	if !c.flushParked(now) {
+		return c.reply() // the store's wake brings us back
+	}
 	var more bool
 	var ds []session.Delivery
 	ds, more = c.sess.Take(c.deliveries(), now, c.cfg.DeliverBatch)
 	if len(ds) > 0 {
 		c.scratch().dbuf = ds
+	}
+	if c.needsDurable(ds) {
+		c.park(ds)
+		for i := range ds {
+			ds[i] = session.Delivery{}
+		}
+		r := c.reply()
+		r.More = more && len(c.ds.parked) == 0
+		return r
 	}
 	for i := range ds {
 		c.writeDelivery(&ds[i], now)
