@@ -174,7 +174,8 @@ func TestE2EBadConfigExitsBeforeStarting(t *testing.T) {
 	}{
 		{"typo in the file", []string{"start", "-c", typo}, nil, []string{"typo.yaml:4", "mqtt.max_inflght", "unknown key"}},
 		{"bad value from the environment", []string{"start", "-c", shippedConfig(t)}, []string{"MANIFOLD_MQTT__MAX_INFLIGHT=abc"}, []string{"MANIFOLD_MQTT__MAX_INFLIGHT", "mqtt.max_inflight"}},
-		{"lwm2m object definitions missing", []string{"start", "-c", shippedConfig(t)}, []string{"MANIFOLD_GATEWAY__LWM2M__XML_DIR=/nonexistent/lwm2m"},
+		{"lwm2m object definitions missing", []string{"start", "-c", shippedConfig(t)}, []string{"MANIFOLD_GATEWAY__LWM2M__XML_DIR=/nonexistent/lwm2m",
+			"MANIFOLD_NODE__DATA_DIR=" + t.TempDir()}, // the store opens before the gateways load
 			[]string{"gateway.lwm2m.xml_dir", "/nonexistent/lwm2m"}},
 	}
 	for _, tc := range cases {
