@@ -62,24 +62,33 @@ func (s *Server) loadCoAP() error {
 	return nil
 }
 
-// coapListeners is the CoAP gateway's one server, serving all its
-// listeners: the first started listener starts it, the first stopped
-// listener stops it.
+// coapServer is a gateway over coapnet serving all its listeners from one
+// server: *coap.Server and *lwm2m.Server.
+type coapServer interface {
+	ListenAndServe() error
+	Addr(listener string) net.Addr
+	Shutdown()
+}
+
+// coapListeners is the one server of a CoAP-based gateway (coap, lwm2m),
+// serving all its listeners: the first started listener starts it, the
+// first stopped listener stops it.
 type coapListeners struct {
-	srv       *coap.Server
+	srv       coapServer
 	startOnce sync.Once
 	startErr  error
 	stopOnce  sync.Once
 }
 
-// coapListener is one listener of the CoAP server, as the server sees it.
+// coapListener is one listener of a CoAP-based gateway's server, as the
+// server sees it.
 type coapListener struct {
 	c    *coapListeners
 	name string // "udp:default"
 	key  string // gateway.coap.listeners.udp.default
 }
 
-// Start starts the CoAP server (once, for every listener).
+// Start starts the gateway's server (once, for every listener).
 func (l *coapListener) Start(context.Context) error {
 	l.c.startOnce.Do(func() { l.c.startErr = l.c.srv.ListenAndServe() })
 	if l.c.startErr != nil {
@@ -91,7 +100,7 @@ func (l *coapListener) Start(context.Context) error {
 	return nil
 }
 
-// Stop shuts the CoAP server down (once, for every listener).
+// Stop shuts the gateway's server down (once, for every listener).
 func (l *coapListener) Stop(context.Context) error {
 	l.c.stopOnce.Do(l.c.srv.Shutdown)
 	return nil

@@ -35,6 +35,7 @@ type gatewayState struct {
 	snStore sn.RegistryStore               // topic ids of persistent MQTT-SN sessions
 	snDTLS  map[string]listener.DTLSConfig // by "mqttsn:dtls:<name>", keys loaded
 	coap    *coapListeners                 // the CoAP server, nil when disabled
+	lwm2m   *coapListeners                 // the LwM2M server, nil when disabled
 	raw     map[string]*raw.Adapter        // by "raw:<kind>:<name>"
 }
 
@@ -42,9 +43,9 @@ type gatewayState struct {
 // their TLS listeners, before anything binds.
 func (s *Server) loadGateways() error {
 	if names := slices.Sorted(maps.Keys(s.cfg.Gateway.Other)); len(names) > 0 {
-		return fmt.Errorf("gateway.%s: no such gateway in this build (known: coap, mqttsn, raw, stomp)", names[0])
+		return fmt.Errorf("gateway.%s: no such gateway in this build (known: coap, lwm2m, mqttsn, raw, stomp)", names[0])
 	}
-	for _, load := range []func() error{s.loadMQTTSN, s.loadCoAP, s.loadRaw} {
+	for _, load := range []func() error{s.loadMQTTSN, s.loadCoAP, s.loadLwM2M, s.loadRaw} {
 		if err := load(); err != nil {
 			return err
 		}
@@ -96,6 +97,8 @@ func (s *Server) startGateways(ctx context.Context) error {
 			srv, err = s.newMQTTSNListener(ref)
 		case "coap":
 			srv = &coapListener{c: s.gw.coap, name: ref.Kind + ":" + ref.Name, key: ref.Key()}
+		case "lwm2m":
+			srv = &coapListener{c: s.gw.lwm2m, name: ref.Kind + ":" + ref.Name, key: ref.Key()}
 		case "raw":
 			srv, err = s.newRawListener(ref)
 		default:

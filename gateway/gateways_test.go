@@ -38,6 +38,13 @@ func TestNewRejectsBadGatewayConfig(t *testing.T) {
 		}, "gateway.mqttsn.predefined"},
 		{"coap dtls without keys", func(c *config.Config) { c.Gateway.CoAP.Listeners.DTLS["default"].Enable = true },
 			"gateway.coap.listeners.dtls.default"},
+		{"lwm2m dtls without keys", func(c *config.Config) { c.Gateway.LwM2M.Listeners.DTLS["default"].Enable = true },
+			"gateway.lwm2m.listeners.dtls.default"},
+		{"lwm2m xml_dir missing", func(c *config.Config) { c.Gateway.LwM2M.XMLDir = "/nonexistent/lwm2m" },
+			"gateway.lwm2m.xml_dir"},
+		{"lwm2m lifetime_max below lifetime_min", func(c *config.Config) {
+			c.Gateway.LwM2M.LifetimeMin, c.Gateway.LwM2M.LifetimeMax = config.Duration(time.Hour), config.Duration(time.Minute)
+		}, "gateway.lwm2m.lifetime_max"},
 		{"raw unknown handler", func(c *config.Config) { c.Gateway.Raw.Listeners.TCP["default"].Handler = "nope" },
 			"gateway.raw.listeners.tcp.default.handler"},
 		{"raw bad delimiter framing", func(c *config.Config) { c.Gateway.Raw.Listeners.UDP["default"].Framing.Type = "delimiter" },
@@ -66,11 +73,34 @@ func TestNewRejectsBadGatewayConfig(t *testing.T) {
 	}
 }
 
+// TestLwM2MBadObjectFileStopsNew: gateway.lwm2m's object definitions load
+// in New, before anything binds; a broken XML file stops it with an error
+// naming the key and the file.
+func TestLwM2MBadObjectFileStopsNew(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "3.xml")
+	if err := os.WriteFile(bad, []byte("<LWM2M><Object><ObjectID>3</ObjectID>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	cfg.Gateway.LwM2M.XMLDir = dir
+	srv, err := New(cfg, zerolog.Nop())
+	if err == nil {
+		_ = srv.Shutdown(context.Background())
+		t.Fatal("New succeeded with a broken object definition")
+	}
+	for _, want := range []string{"gateway.lwm2m.xml_dir", bad} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
 // TestGatewayListenersRegistered: every enabled gateway listener of the
 // default configuration runs and is known to Addr by gateway, kind and name.
 func TestGatewayListenersRegistered(t *testing.T) {
 	srv, _ := startServer(t, testConfig(t))
-	for _, id := range []string{"stomp:tcp:default", "mqttsn:udp:default", "coap:udp:default", "raw:tcp:default", "raw:udp:default"} {
+	for _, id := range []string{"stomp:tcp:default", "mqttsn:udp:default", "coap:udp:default", "lwm2m:udp:default", "raw:tcp:default", "raw:udp:default"} {
 		t.Run(id, func(t *testing.T) {
 			var a net.Addr
 			deadline := time.Now().Add(5 * time.Second)

@@ -37,6 +37,7 @@ func startBroker(t *testing.T, key string) (string, int) {
 func noGateways(cfg *config.Config) {
 	cfg.Gateway.MQTTSN.Enable = false
 	cfg.Gateway.CoAP.Enable = false
+	cfg.Gateway.LwM2M.Enable = false
 	cfg.Gateway.Raw.Enable = false
 }
 

@@ -32,9 +32,9 @@ type Config struct {
 	Dashboard DashboardConfig `yaml:"dashboard"`
 	// APIKey configures API keys.
 	APIKey APIKeyConfig `yaml:"api_key"`
-	// Gateway holds the protocol gateways (stomp, mqttsn, coap and raw;
-	// lwm2m as it arrives). Load keeps a name without a typed
-	// config raw in Gateway.Other; the server rejects it.
+	// Gateway holds the protocol gateways (stomp, mqttsn, coap, lwm2m and
+	// raw). Load keeps a name without a typed config raw in Gateway.Other;
+	// the server rejects it.
 	Gateway GatewaysConfig `yaml:"gateway"`
 }
 
@@ -541,6 +541,10 @@ func (c *Config) resolvePaths() {
 		o.Certfile, o.Keyfile, o.Cacertfile = c.ResolvePath(o.Certfile), c.ResolvePath(o.Keyfile), c.ResolvePath(o.Cacertfile)
 	}
 	for _, l := range c.Gateway.CoAP.Listeners.DTLS {
+		l.Certfile, l.Keyfile, l.Cacertfile = c.ResolvePath(l.Certfile), c.ResolvePath(l.Keyfile), c.ResolvePath(l.Cacertfile)
+	}
+	c.Gateway.LwM2M.XMLDir = c.ResolvePath(c.Gateway.LwM2M.XMLDir)
+	for _, l := range c.Gateway.LwM2M.Listeners.DTLS {
 		l.Certfile, l.Keyfile, l.Cacertfile = c.ResolvePath(l.Certfile), c.ResolvePath(l.Keyfile), c.ResolvePath(l.Cacertfile)
 	}
 	for i := range c.Authorization.Sources {

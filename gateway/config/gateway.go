@@ -18,6 +18,8 @@ type GatewaysConfig struct {
 	MQTTSN MQTTSNGateway `yaml:"mqttsn"`
 	// CoAP is the CoAP gateway: UDP and DTLS.
 	CoAP CoAPGateway `yaml:"coap"`
+	// LwM2M is the LwM2M gateway: UDP and DTLS.
+	LwM2M LwM2MGateway `yaml:"lwm2m"`
 	// Raw is the raw TCP/UDP gateway (EMQX's exproto, without gRPC).
 	Raw RawGateway `yaml:"raw"`
 	// Other holds the sections of gateway names without a typed config,
@@ -119,6 +121,7 @@ func defaultGateways() GatewaysConfig {
 		},
 		MQTTSN: defaultMQTTSN(),
 		CoAP:   defaultCoAP(),
+		LwM2M:  defaultLwM2M(),
 		Raw:    defaultRaw(),
 		Other:  map[string]Section{},
 	}
@@ -141,8 +144,8 @@ func (r GatewayListenerRef) Key() string {
 func (r GatewayListenerRef) ID() string { return r.Gateway + ":" + r.Kind + ":" + r.Name }
 
 // EnabledGatewayListeners returns the enabled listeners of the enabled
-// gateways: stomp (tcp, ssl, http), then coap (udp, dtls), mqttsn (udp,
-// dtls) and raw (tcp, ssl, udp), each kind sorted by name.
+// gateways: stomp (tcp, ssl, http), then coap (udp, dtls), lwm2m (udp,
+// dtls), mqttsn (udp, dtls) and raw (tcp, ssl, udp), each kind sorted by name.
 func (c *Config) EnabledGatewayListeners() []GatewayListenerRef {
 	var refs []GatewayListenerRef
 	if st := &c.Gateway.STOMP; st.Enable {
@@ -153,6 +156,10 @@ func (c *Config) EnabledGatewayListeners() []GatewayListenerRef {
 	if co := &c.Gateway.CoAP; co.Enable {
 		refs = appendEnabled(refs, "coap", KindUDP, co.Listeners.UDP, func(l *CoAPUDPListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
 		refs = appendEnabled(refs, "coap", KindDTLS, co.Listeners.DTLS, func(l *CoAPDTLSListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
+	}
+	if lw := &c.Gateway.LwM2M; lw.Enable {
+		refs = appendEnabled(refs, "lwm2m", KindUDP, lw.Listeners.UDP, func(l *CoAPUDPListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
+		refs = appendEnabled(refs, "lwm2m", KindDTLS, lw.Listeners.DTLS, func(l *CoAPDTLSListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
 	}
 	if sn := &c.Gateway.MQTTSN; sn.Enable {
 		refs = appendEnabled(refs, "mqttsn", KindUDP, sn.Listeners.UDP, (*GatewayUDPListener).listener)
@@ -189,7 +196,7 @@ func (g GatewaysConfig) MarshalYAML() (any, error) {
 	for _, gw := range []struct {
 		name string
 		v    any
-	}{{"stomp", g.STOMP}, {"mqttsn", g.MQTTSN}, {"coap", g.CoAP}, {"raw", g.Raw}} {
+	}{{"stomp", g.STOMP}, {"mqttsn", g.MQTTSN}, {"coap", g.CoAP}, {"lwm2m", g.LwM2M}, {"raw", g.Raw}} {
 		var kn, vn yaml.Node
 		kn.SetString(gw.name)
 		if err := vn.Encode(gw.v); err != nil {

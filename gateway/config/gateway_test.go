@@ -1,8 +1,10 @@
 package config
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestStompGateway(t *testing.T) {
@@ -41,9 +43,9 @@ func TestStompGateway(t *testing.T) {
 			subs: []string{"gateway.stomp.frame.max_headers"}},
 		{name: "bad value from the environment", env: []string{"MANIFOLD_GATEWAY__STOMP__MAX_FRAME_SIZE=huge"},
 			subs: []string{"MANIFOLD_GATEWAY__STOMP__MAX_FRAME_SIZE: gateway.stomp.max_frame_size"}},
-		{name: "other gateways stay raw", file: "gateway:\n  lwm2m:\n    x: 1\n",
+		{name: "other gateways stay raw", file: "gateway:\n  ocpp:\n    x: 1\n",
 			check: func(t *testing.T, c *Config) {
-				if s, ok := c.Gateway.Other["lwm2m"]; !ok || s.Key() != "gateway.lwm2m" || !reflect.DeepEqual(s.Keys(), []string{"x"}) {
+				if s, ok := c.Gateway.Other["ocpp"]; !ok || s.Key() != "gateway.ocpp" || !reflect.DeepEqual(s.Keys(), []string{"x"}) {
 					t.Errorf("Other = %+v", c.Gateway.Other)
 				}
 			}},
@@ -77,6 +79,7 @@ func TestEnabledGatewayListeners(t *testing.T) {
 	}
 	want := []string{"stomp:tcp:b@0.0.0.0:1 gateway.stomp.listeners.tcp.b", "stomp:tcp:default@0.0.0.0:61613 gateway.stomp.listeners.tcp.default",
 		"coap:udp:default@0.0.0.0:5683 gateway.coap.listeners.udp.default",
+		"lwm2m:udp:default@0.0.0.0:5783 gateway.lwm2m.listeners.udp.default",
 		"mqttsn:udp:default@0.0.0.0:1884 gateway.mqttsn.listeners.udp.default", "mqttsn:dtls:d@0.0.0.0:2 gateway.mqttsn.listeners.dtls.d",
 		"raw:tcp:default@0.0.0.0:7993 gateway.raw.listeners.tcp.default"}
 	if !reflect.DeepEqual(got, want) {
@@ -85,6 +88,7 @@ func TestEnabledGatewayListeners(t *testing.T) {
 	cfg.Gateway.STOMP.Enable = false
 	cfg.Gateway.MQTTSN.Enable = false
 	cfg.Gateway.CoAP.Enable = false
+	cfg.Gateway.LwM2M.Enable = false
 	cfg.Gateway.Raw.Enable = false
 	if refs := cfg.EnabledGatewayListeners(); len(refs) != 0 {
 		t.Errorf("disabled gateway has listeners %v", refs)
@@ -152,6 +156,40 @@ func TestDatagramAndRawGateways(t *testing.T) {
 			subs: []string{"gateway.raw.listeners.tcp.default.framing.type"}},
 		{name: "unknown key", file: "gateway:\n  coap:\n    notify_typ: con\n",
 			subs: []string{"gateway.coap.notify_typ: unknown key (did you mean gateway.coap.notify_type?)"}},
+		{name: "lwm2m defaults", check: func(t *testing.T, c *Config) {
+			lw := c.Gateway.LwM2M
+			if !lw.Enable || lw.Listeners.UDP["default"].Bind != "0.0.0.0:5783" || lw.Listeners.DTLS["default"].Enable ||
+				lw.Listeners.DTLS["default"].Bind != "0.0.0.0:5784" || lw.XMLDir != "lwm2m" || lw.Mountpoint != "lwm2m/${endpoint_name}/" ||
+				lw.Translators.Command.Topic != "dn/#" || lw.Translators.Register.Topic != "up/resp" ||
+				lw.UpdateMsgPublishCondition != "contains_object_list" || time.Duration(lw.LifetimeMax) != 86400*time.Second {
+				t.Errorf("lwm2m %+v", lw)
+			}
+		}},
+		{name: "lwm2m xml_dir is relative to the file", file: "gateway:\n  lwm2m:\n    xml_dir: objs\n    lifetime_min: 30s\n",
+			check: func(t *testing.T, c *Config) {
+				if lw := c.Gateway.LwM2M; lw.XMLDir != filepath.Join(c.Dir, "objs") || time.Duration(lw.LifetimeMin) != 30*time.Second {
+					t.Errorf("xml_dir %q lifetime_min %v, want %q 30s", lw.XMLDir, lw.LifetimeMin, filepath.Join(c.Dir, "objs"))
+				}
+			}},
+		{name: "lwm2m absolute xml_dir", file: "gateway:\n  lwm2m:\n    xml_dir: /opt/lwm2m\n",
+			check: func(t *testing.T, c *Config) {
+				if c.Gateway.LwM2M.XMLDir != "/opt/lwm2m" {
+					t.Errorf("xml_dir %q", c.Gateway.LwM2M.XMLDir)
+				}
+			}},
+		{name: "lwm2m from the environment", env: []string{"MANIFOLD_GATEWAY__LWM2M__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+			"MANIFOLD_GATEWAY__LWM2M__AUTO_OBSERVE=true", "MANIFOLD_GATEWAY__LWM2M__TRANSLATORS__NOTIFY__QOS=1"},
+			check: func(t *testing.T, c *Config) {
+				if lw := c.Gateway.LwM2M; lw.Listeners.UDP["default"].Bind != "127.0.0.1:0" || !lw.AutoObserve || lw.Translators.Notify.QoS != 1 {
+					t.Errorf("lwm2m %+v", lw)
+				}
+			}},
+		{name: "lwm2m bad update condition", file: "gateway:\n  lwm2m:\n    update_msg_publish_condition: sometimes\n",
+			subs: []string{"gateway.lwm2m.update_msg_publish_condition"}},
+		{name: "lwm2m bad translator qos", file: "gateway:\n  lwm2m:\n    translators:\n      response: {topic: up/resp, qos: 3}\n",
+			subs: []string{"gateway.lwm2m.translators.response.qos"}},
+		{name: "lwm2m unknown key", file: "gateway:\n  lwm2m:\n    qmode_time_windw: 10s\n",
+			subs: []string{"gateway.lwm2m.qmode_time_windw: unknown key (did you mean gateway.lwm2m.qmode_time_window?)"}},
 		{name: "exproto is not raw", file: "gateway:\n  exproto:\n    enable: true\n",
 			check: func(t *testing.T, c *Config) {
 				if _, ok := c.Gateway.Other["exproto"]; !ok {
