@@ -130,7 +130,7 @@ listeners:
 dashboard: {listeners: {http: {enable: false}}}
 authorization: {sources: []}
 mqtt: {max_inflight: 1000, max_mqueue_len: 1000000}
-gateway: {stomp: {enable: false}, coap: {enable: false}, mqttsn: {enable: false}, raw: {enable: false}}
+gateway: {stomp: {enable: false}, coap: {enable: false}, lwm2m: {enable: false}, mqttsn: {enable: false}, raw: {enable: false}}
 CONF
 
 start_broker() { # $1 = manifold | mosquitto; sets broker_pid and port
