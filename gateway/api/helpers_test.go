@@ -100,7 +100,9 @@ func eventually(within time.Duration, cond func() bool) bool {
 // auth is how a request authenticates.
 type auth func(*http.Request)
 
-func bearer(t string) auth { return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+t) } }
+func bearer(t string) auth {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+t) }
+}
 func basic(k, s string) auth {
 	return func(r *http.Request) { r.SetBasicAuth(k, s) }
 }
