@@ -69,7 +69,14 @@ func start(t *testing.T, cfg *config.Config) *node {
 			t.Error("Run did not return after cancel")
 		}
 	})
-	if !eventually(5*time.Second, func() bool { return srv.Addr("dashboard:http") != nil && srv.Addr("tcp:default") != nil }) {
+	if !eventually(5*time.Second, func() bool {
+		for _, l := range srv.Listeners() {
+			if !l.Running {
+				return false
+			}
+		}
+		return true
+	}) {
 		t.Fatal("server did not start")
 	}
 	n := &node{srv: srv, cfg: cfg, base: "http://" + srv.Addr("dashboard:http").String(),

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/topic"
 )
 
 func (a *API) registerRetainer() {
-	a.handle("GET", Prefix+"/retainer/messages", "retainer", "List retained messages (filter topic; page, limit)", false, a.listRetained)
+	a.handle("GET", Prefix+"/retainer/messages", "retainer", "List retained messages (topic: a name or filter; page, limit)", false, a.listRetained)
 	a.handle("DELETE", Prefix+"/retainer/messages", "retainer", "Delete every retained message", false, a.cleanRetained)
 	for _, p := range []string{"/retainer/message/{topic...}", "/retainer/messages/{topic...}"} {
 		a.handle("GET", Prefix+p, "retainer", "Get the retained message of a topic (URL-encoded)", false, a.getRetained)
@@ -56,7 +57,7 @@ func (a *API) listRetained(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []retainedJSON{}
 	for _, m := range a.retainedList() {
-		if q := r.URL.Query(); q.Has("topic") && m.Topic != q.Get("topic") {
+		if q := r.URL.Query(); q.Has("topic") && m.Topic != q.Get("topic") && !topic.Match(q.Get("topic"), m.Topic) {
 			continue
 		}
 		out = append(out, retainedView(m, false))
