@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -56,7 +57,8 @@ func TestBanned(t *testing.T) {
 		t.Fatal("Delete did not delete exactly once")
 	}
 	ch := &Chain{Authenticators: []Authenticator{b}, AllowAnonymous: true}
-	if err := ch.Authenticate(&core.ClientInfo{ClientID: "x", Peer: netip.MustParseAddrPort("10.0.0.9:1")}, nil); err != ErrNotAuthorized {
-		t.Fatalf("chain lets a banned peer in: %v", err)
+	err := ch.Authenticate(&core.ClientInfo{ClientID: "x", Peer: netip.MustParseAddrPort("10.0.0.9:1")}, nil)
+	if !errors.Is(err, ErrNotAuthorized) || !errors.Is(err, core.ErrBanned) {
+		t.Fatalf("chain on a banned peer: %v, want ErrNotAuthorized and core.ErrBanned", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os/exec"
@@ -153,9 +154,25 @@ func TestBanned(t *testing.T) {
 	}
 	o := pahov3.NewClientOptions().AddBroker(n.mqtt).SetClientID("victim").SetAutoReconnect(false).SetConnectRetry(false)
 	c := pahov3.NewClient(o)
-	if tok := c.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
+	tok := c.Connect()
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() == nil {
 		c.Disconnect(0)
 		t.Fatal("a banned client id connected")
+	}
+	if tok.(*pahov3.ConnectToken).ReturnCode() != 5 {
+		t.Fatalf("MQTT 3.1.1: a banned client is refused with %v, want return code 5", tok.Error())
+	}
+	// MQTT 5: CONNACK reason code 0x8A Banned.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(n.mqtt, "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte{0x10, 19, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 0, 0, 6, 'v', 'i', 'c', 't', 'i', 'm'})
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	ack := make([]byte, 4)
+	if _, err := io.ReadFull(conn, ack); err != nil || ack[0] != 0x20 || ack[3] != 0x8A {
+		t.Fatalf("MQTT 5 CONNACK of a banned client: % x %v, want reason 0x8a", ack, err)
 	}
 	var p page[struct{ As, Who, Until string }]
 	n.get(t, "/api/v5/banned", &p)
