@@ -116,7 +116,11 @@ func New(node Node, opts Options) (*API, error) {
 }
 
 // Handler is the API as an http.Handler.
-func (a *API) Handler() http.Handler { return a.mux }
+func (a *API) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mux.ServeHTTP(&jsonErrors{ResponseWriter: w}, r)
+	})
+}
 
 // handle registers one endpoint: pattern "GET /api/v5/clients/{clientid}".
 func (a *API) handle(method, path, tag, summary string, public bool, h func(w http.ResponseWriter, r *http.Request)) {
@@ -140,9 +144,36 @@ func (a *API) register() {
 	a.registerConfigs()
 	a.registerMetrics()
 	a.handle("GET", "/api-docs/swagger.json", "docs", "This OpenAPI document", true, a.swagger)
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such path: "+r.URL.Path)
-	})
+}
+
+// jsonErrors turns the mux's own plain-text answers (404 no such path, 405
+// method not allowed) into the API's JSON errors.
+type jsonErrors struct {
+	http.ResponseWriter
+	swallow bool // the plain-text body that follows is dropped
+}
+
+func (j *jsonErrors) WriteHeader(code int) {
+	if (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) &&
+		strings.HasPrefix(j.Header().Get("Content-Type"), "text/plain") {
+		j.swallow = true
+		j.Header().Del("X-Content-Type-Options")
+		c := "NOT_FOUND"
+		msg := "no such path"
+		if code == http.StatusMethodNotAllowed {
+			c, msg = "METHOD_NOT_ALLOWED", "method not allowed on this path (allowed: "+j.Header().Get("Allow")+")"
+		}
+		writeError(j.ResponseWriter, code, c, msg)
+		return
+	}
+	j.ResponseWriter.WriteHeader(code)
+}
+
+func (j *jsonErrors) Write(p []byte) (int, error) {
+	if j.swallow {
+		return len(p), nil
+	}
+	return j.ResponseWriter.Write(p)
 }
 
 // writeJSON writes v as the JSON response with status.

@@ -93,6 +93,20 @@ type authStore struct {
 	fails  map[string]*failures // guarded by mu; by username + "\x00" + address
 
 	ctlKey, ctlSecret string
+
+	// checking bounds the password hashes computed at once (PBKDF2 is
+	// deliberately slow): a flood of logins queues instead of taking every core.
+	checking chan struct{}
+}
+
+// maxConcurrentChecks is checking's capacity.
+const maxConcurrentChecks = 2
+
+// checkPassword runs the slow hash comparison under the concurrency bound.
+func (s *authStore) checkPassword(stored, pw string) bool {
+	s.checking <- struct{}{}
+	defer func() { <-s.checking }()
+	return checkPassword(stored, pw)
 }
 
 func newSecret(n int) string {
@@ -142,6 +156,8 @@ func openAuth(o Options) (*authStore, error) {
 		keys:   map[string]*apiKey{},
 		tokens: map[string]token{},
 		fails:  map[string]*failures{},
+
+		checking: make(chan struct{}, maxConcurrentChecks),
 	}
 	data, err := os.ReadFile(s.path)
 	switch {
@@ -250,7 +266,7 @@ func (s *authStore) login(username, password, addr string) (string, bool, error)
 	}
 	s.mu.Unlock()
 
-	ok := u != nil && checkPassword(hash, password) // slow: outside the lock
+	ok := u != nil && s.checkPassword(hash, password) // slow: outside the lock
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

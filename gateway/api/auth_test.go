@@ -271,3 +271,25 @@ func TestCtlCredentialFile(t *testing.T) {
 		t.Fatal("the ctl key was written to auth.json")
 	}
 }
+
+func TestMuxErrorsAreJSON(t *testing.T) {
+	n := start(t, nil)
+	cases := []struct {
+		method, path string
+		want         int
+		code         string
+	}{
+		{"GET", "/api/v5/nothing", 404, "NOT_FOUND"},
+		{"GET", "/", 404, "NOT_FOUND"},
+		{"PATCH", "/api/v5/clients", 405, "METHOD_NOT_ALLOWED"},
+		{"POST", "/api/v5/status", 405, "METHOD_NOT_ALLOWED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			st, body := n.do(t, n.keyAuth(), tc.method, tc.path, nil)
+			if st != tc.want || errCode(body) != tc.code {
+				t.Fatalf("%d %s, want %d %s", st, body, tc.want, tc.code)
+			}
+		})
+	}
+}

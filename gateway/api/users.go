@@ -201,11 +201,11 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "USER_NOT_FOUND", "no user %s", name)
 		return
 	}
-	if p.username != "" && !checkPassword(hash, req.OldPwd) {
+	if p.username != "" && !a.auth.checkPassword(hash, req.OldPwd) {
 		badRequest(w, "old_pwd is wrong")
 		return
 	}
-	if req.NewPwd == req.OldPwd || checkPassword(hash, req.NewPwd) {
+	if req.NewPwd == req.OldPwd || a.auth.checkPassword(hash, req.NewPwd) {
 		badRequest(w, "new_pwd must differ from the old password")
 		return
 	}
