@@ -2,7 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -173,7 +178,9 @@ func (s *Server) ListenerAction(id, action string) error {
 // Config returns the configuration as generic values keyed like the YAML
 // file, with the default password hidden.
 func (s *Server) Config() (map[string]any, error) {
+	s.mu.Lock()
 	data, err := yaml.Marshal(s.cfg)
+	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -228,4 +235,57 @@ func (s *Server) LogLevel() string {
 		return logging.Level()
 	}
 	return string(s.cfg.Log.Level)
+}
+
+// reloadableMQTT are the mqtt.* keys UpdateMQTT changes at run time: they
+// are read by the MQTT channel when a connection starts, so new connections
+// get the new value and connected clients keep theirs.
+var reloadableMQTT = map[string]bool{
+	"max_clientid_len": true, "max_topic_alias": true, "server_keepalive": true,
+	"keepalive_multiplier": true, "idle_timeout": true, "response_information": true,
+}
+
+// UpdateMQTT changes mqtt.* keys at run time (those in reloadableMQTT),
+// all or none: the changed configuration is validated first.
+func (s *Server) UpdateMQTT(changes map[string]json.RawMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	trial := *s.cfg
+	mv := reflect.ValueOf(&trial.MQTT).Elem()
+	fields := map[string]int{}
+	for i := 0; i < mv.NumField(); i++ {
+		name, _, _ := strings.Cut(mv.Type().Field(i).Tag.Get("yaml"), ",")
+		fields[name] = i
+	}
+	for _, k := range slices.Sorted(maps.Keys(changes)) {
+		i, known := fields[k]
+		if !known {
+			return fmt.Errorf("mqtt.%s: no such key", k)
+		}
+		if !reloadableMQTT[k] {
+			return fmt.Errorf("%w: mqtt.%s cannot change at run time (these can: %s)", api.ErrNotReloadable, k,
+				strings.Join(slices.Sorted(maps.Keys(reloadableMQTT)), ", "))
+		}
+		raw := changes[k]
+		if k == "server_keepalive" && string(raw) == `"disabled"` {
+			raw = json.RawMessage("0")
+		}
+		f := mv.Field(i)
+		v := reflect.New(f.Type())
+		if err := json.Unmarshal(raw, v.Interface()); err != nil {
+			return fmt.Errorf("mqtt.%s: %w", k, err)
+		}
+		f.Set(v.Elem())
+	}
+	if err := trial.Validate(); err != nil {
+		return err
+	}
+	// Field by field: other fields of s.cfg.MQTT are read without the lock.
+	cur := reflect.ValueOf(&s.cfg.MQTT).Elem()
+	for k := range changes {
+		cur.Field(fields[k]).Set(mv.Field(fields[k]))
+	}
+	s.mqtt.SetConfig(mqttConfig(s.cfg))
+	s.log.Info().Strs("keys", slices.Sorted(maps.Keys(changes))).Msg("mqtt_config_updated")
+	return nil
 }

@@ -34,6 +34,9 @@ type Node interface {
 	ListenerAction(id, action string) error
 	// Config returns the configuration as generic JSON values keyed like the YAML file.
 	Config() (map[string]any, error)
+	// UpdateMQTT changes mqtt.* keys at run time, for new connections; an
+	// error wrapping ErrNotReloadable names a key that cannot change.
+	UpdateMQTT(changes map[string]json.RawMessage) error
 	// SetLogLevel changes log.level at run time.
 	SetLogLevel(level string) error
 	// LogLevel returns the current log level.
@@ -59,6 +62,8 @@ type Listener struct {
 var (
 	ErrNoListener     = errors.New("api: no such listener")
 	ErrListenerAction = errors.New("api: listener action not possible")
+	// ErrNotReloadable is a configuration change that needs a restart.
+	ErrNotReloadable = errors.New("api: not reloadable")
 )
 
 // Options configure the API.

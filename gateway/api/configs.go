@@ -1,13 +1,15 @@
 package api
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 )
 
 func (a *API) registerConfigs() {
 	a.handle("GET", Prefix+"/configs", "configs", "The whole configuration, keyed as in manifold.yaml", false, a.getConfigs)
 	a.handle("GET", Prefix+"/configs/{root}", "configs", "One root of the configuration (log, mqtt, listeners, …)", false, a.getConfigRoot)
-	a.handle("PUT", Prefix+"/configs/{root}", "configs", "Change what can change at run time: log {level}; listeners {} re-reads TLS certificates", false, a.putConfigRoot)
+	a.handle("PUT", Prefix+"/configs/{root}", "configs", "Change what can change at run time: log {level}; mqtt {max_clientid_len, max_topic_alias, server_keepalive, keepalive_multiplier, idle_timeout, response_information} for new connections; listeners {} re-reads TLS certificates", false, a.putConfigRoot)
 }
 
 func (a *API) getConfigs(w http.ResponseWriter, _ *http.Request) {
@@ -59,6 +61,20 @@ func (a *API) putConfigRoot(w http.ResponseWriter, r *http.Request) {
 			}
 			a.log.Info().Str("level", *req.Level).Msg("api_log_level_set")
 		}
+	case "mqtt":
+		var req map[string]json.RawMessage
+		if !decode(w, r, &req) {
+			return
+		}
+		if err := a.node.UpdateMQTT(req); err != nil {
+			code := "BAD_REQUEST"
+			if errors.Is(err, ErrNotReloadable) {
+				code = "NOT_RELOADABLE"
+			}
+			writeError(w, http.StatusBadRequest, code, err.Error())
+			return
+		}
+		a.log.Info().Msg("api_mqtt_config_updated")
 	case "listeners":
 		if err := a.node.ReloadCertificates(); err != nil {
 			badRequest(w, "%v", err)
@@ -67,7 +83,7 @@ func (a *API) putConfigRoot(w http.ResponseWriter, r *http.Request) {
 		a.log.Info().Msg("api_certificates_reloaded")
 	default:
 		writeError(w, http.StatusBadRequest, "NOT_RELOADABLE",
-			root+" cannot change at run time in this build: edit the file and restart (log and listeners can)")
+			root+" cannot change at run time in this build: edit the file and restart (log, mqtt limits and listeners can)")
 		return
 	}
 	a.getConfigRoot(w, r)

@@ -371,6 +371,11 @@ func TestConfigs(t *testing.T) {
 		{"bad level", "log", map[string]string{"level": "loud"}, 400},
 		{"reload certificates", "listeners", map[string]any{}, 200},
 		{"not reloadable", "mqtt", map[string]any{"max_inflight": 5}, 400},
+		{"unknown mqtt key", "mqtt", map[string]any{"max_nothing": 5}, 400},
+		{"out of range", "mqtt", map[string]any{"max_clientid_len": 3}, 400},
+		{"wrong type", "mqtt", map[string]any{"idle_timeout": "soon"}, 400},
+		{"mqtt limits", "mqtt", map[string]any{"max_clientid_len": 30, "idle_timeout": "20s"}, 200},
+		{"not a root", "node", map[string]any{}, 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -383,6 +388,16 @@ func TestConfigs(t *testing.T) {
 	if log["level"] != "debug" || zerolog.GlobalLevel() != zerolog.DebugLevel {
 		t.Fatalf("level after set: %v, global %v", log["level"], zerolog.GlobalLevel())
 	}
+	n.get(t, "/api/v5/configs/mqtt", &mqtt)
+	if mqtt["max_clientid_len"] != float64(30) || mqtt["idle_timeout"] != "20s" || mqtt["max_inflight"] != float64(32) {
+		t.Fatalf("mqtt after update: %v", mqtt)
+	}
+	// New connections get the new limit: a 31-character client id is refused.
+	o := pahov3.NewClientOptions().AddBroker(n.mqtt).SetClientID(strings.Repeat("c", 31)).SetAutoReconnect(false).SetConnectRetry(false)
+	if tok := pahov3.NewClient(o).Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() == nil {
+		t.Fatal("a client id over the new max_clientid_len connected")
+	}
+	n.client(t, strings.Repeat("c", 30), "", true)
 	if st, _ := n.do(t, n.keyAuth(), "GET", "/api/v5/configs/nope", nil); st != 404 {
 		t.Fatal("unknown root found")
 	}
