@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -93,6 +94,8 @@ type API struct {
 	mux    *http.ServeMux
 	routes []route
 	start  time.Time
+
+	bannedMu sync.Mutex // serializes saveBanned
 }
 
 // route is one registered endpoint, for the mux and the OpenAPI document.
@@ -116,6 +119,11 @@ func New(node Node, opts Options) (*API, error) {
 		return nil, err
 	}
 	a.auth = st
+	if node.Banned() != nil {
+		if err := a.loadBanned(); err != nil {
+			return nil, err
+		}
+	}
 	a.register()
 	return a, nil
 }

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/manifold-iot/manifold/core/hooks"
@@ -99,6 +103,7 @@ func (a *API) addBan(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "%v", err)
 		return
 	}
+	a.saveBanned()
 	if b.As == hooks.BanClientID {
 		a.node.Broker().Kick(b.Who, ErrKicked)
 	}
@@ -112,6 +117,7 @@ func (a *API) deleteBan(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "NOT_FOUND", "no ban of %s %s", as, who)
 		return
 	}
+	a.saveBanned()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -121,4 +127,46 @@ func (a *API) listAlarms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writePage(w, []struct{}{}, page, limit)
+}
+
+// bannedFileName keeps the banned list across restarts, under DataDir/api.
+const bannedFileName = "banned.json"
+
+// saveBanned writes the live bans (mode 0600); a failure is logged, the
+// ban stays in force in memory.
+func (a *API) saveBanned() {
+	a.bannedMu.Lock()
+	defer a.bannedMu.Unlock()
+	data, err := json.MarshalIndent(a.node.Banned().List(), "", "  ")
+	if err == nil {
+		p := filepath.Join(a.opts.DataDir, "api", bannedFileName)
+		if err = os.WriteFile(p+".tmp", data, 0o600); err == nil {
+			err = os.Rename(p+".tmp", p)
+		}
+	}
+	if err != nil {
+		a.log.Error().Err(err).Msg("api_banned_save_failed")
+	}
+}
+
+// loadBanned restores the bans saved by saveBanned; expired ones are dropped.
+func (a *API) loadBanned() error {
+	data, err := os.ReadFile(filepath.Join(a.opts.DataDir, "api", bannedFileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	var bans []hooks.Ban
+	if err := json.Unmarshal(data, &bans); err != nil {
+		return fmt.Errorf("api: %s is corrupt: %w", bannedFileName, err)
+	}
+	now := time.Now()
+	for _, b := range bans {
+		if b.Until.IsZero() || b.Until.After(now) {
+			_ = a.node.Banned().Add(b) // a duplicate is already in force
+		}
+	}
+	return nil
 }

@@ -20,6 +20,9 @@
 // `manifold ctl` and writes it, with the API's address, to
 // <node.data_dir>/ctl.key (mode 0600).
 //
+// The banned list (core/hooks.Banned, checked first at connect) is saved to
+// <node.data_dir>/api/banned.json on every change and restored at start.
+//
 // Errors are JSON {"code": "...", "message": "..."} with the HTTP status
 // that fits; lists are paged with page and limit and carry meta.count.
 package api

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -190,6 +191,16 @@ func TestBanned(t *testing.T) {
 	n.get(t, "/api/v5/alarms", &alarms)
 	if alarms.Meta.Count != 0 || alarms.Data == nil {
 		t.Fatalf("alarms %+v", alarms)
+	}
+
+	// The bans survive a restart of the node on the same data dir.
+	cfg := testConfig(t)
+	cfg.Node.DataDir = n.dataDir
+	n.srv.Shutdown(context.Background())
+	n2 := start(t, cfg)
+	n2.get(t, "/api/v5/banned", &p)
+	if p.Meta.Count != 2 || p.Data[0].As != "peerhost" {
+		t.Fatalf("bans after restart %+v", p)
 	}
 }
 

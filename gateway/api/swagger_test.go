@@ -2,12 +2,16 @@ package api
 
 import (
 	"testing"
+
+	"github.com/manifold-iot/manifold/core/hooks"
 )
 
 // stubNode is enough of a Node to build the API's routes and document.
 type stubNode struct{ Node }
 
 func (stubNode) Version() string { return "test" }
+
+func (stubNode) Banned() *hooks.Banned { return nil }
 
 func TestOpenAPIHasEveryRoute(t *testing.T) {
 	a, err := New(stubNode{}, Options{DataDir: t.TempDir(), DefaultUsername: "admin", DefaultPassword: "public", HashIterations: 1})
