@@ -178,3 +178,24 @@ func (b *Broker) DeleteRetained(topicName string) bool {
 	}
 	return true
 }
+
+// DiscardSession ends an offline client's session now, as its expiry would
+// (a will still waiting for its delay is published); it reports whether the
+// session is gone. An online client is left alone: Kick it first.
+func (b *Broker) DiscardSession(clientID string) bool {
+	b.mu.Lock()
+	c := b.clients[clientID]
+	if c == nil || c.conn != nil {
+		b.mu.Unlock()
+		return false
+	}
+	if c.expiryTimer != nil {
+		c.expiryTimer.Stop()
+		c.expiryTimer = nil
+	}
+	b.mu.Unlock()
+	b.expire(c) // rechecks: a reconnect in between keeps the session
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.clients[clientID] != c
+}

@@ -53,6 +53,19 @@ func TestViews(t *testing.T) {
 		t.Fatalf("UnsubscribeFor = %v %v", ok, err)
 	}
 
+	if b.DiscardSession("a") {
+		t.Fatal("DiscardSession ended an online client's session")
+	}
+	if !b.DiscardSession("c") || b.DiscardSession("c") {
+		t.Fatal("DiscardSession did not end the offline session exactly once")
+	}
+	if _, ok := b.Client("c"); ok || len(b.Subscriptions("c")) != 0 {
+		t.Fatal("discarded session still listed")
+	}
+	if got := b.Topics(); !same(got, "x/+", "y/#") { // a's subscriptions remain
+		t.Fatalf("Topics after discard = %v", got)
+	}
+
 	pub(t, b, "a", "r/1", 0, true, "kept")
 	if !b.DeleteRetained("r/1") || b.DeleteRetained("r/1") || b.Retained().Len() != 0 {
 		t.Fatal("DeleteRetained did not delete exactly once")

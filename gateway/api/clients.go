@@ -16,7 +16,7 @@ var ErrKicked = errors.New("api: kicked by an operator")
 func (a *API) registerClients() {
 	a.handle("GET", Prefix+"/clients", "clients", "List clients (filters clientid, username, ip_address, conn_state, proto_name, like_clientid, like_username; page, limit)", false, a.listClients)
 	a.handle("GET", Prefix+"/clients/{clientid}", "clients", "Get one client: its online state", false, a.getClient)
-	a.handle("DELETE", Prefix+"/clients/{clientid}", "clients", "Kick a client", false, a.kickClient)
+	a.handle("DELETE", Prefix+"/clients/{clientid}", "clients", "Kick a client (an offline session is discarded)", false, a.kickClient)
 	a.handle("GET", Prefix+"/clients/{clientid}/subscriptions", "clients", "A client's subscriptions", false, a.clientSubscriptions)
 	a.handle("POST", Prefix+"/clients/{clientid}/subscribe", "clients", "Subscribe a client to a topic on its behalf", false, a.clientSubscribe)
 	a.handle("POST", Prefix+"/clients/{clientid}/subscribe/bulk", "clients", "Subscribe a client to several topics", false, a.clientSubscribeBulk)
@@ -139,7 +139,8 @@ func (a *API) getClient(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) kickClient(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("clientid")
-	if !a.node.Broker().Kick(id, ErrKicked) {
+	// An online client is disconnected; an offline session is discarded.
+	if !a.node.Broker().Kick(id, ErrKicked) && !a.node.Broker().DiscardSession(id) {
 		clientNotFound(w, id)
 		return
 	}

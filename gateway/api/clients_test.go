@@ -107,6 +107,21 @@ func TestClientOnlineStatusAndKick(t *testing.T) {
 	if st, _ := n.do(t, n.keyAuth(), "DELETE", "/api/v5/clients/x", nil); st != 404 {
 		t.Fatalf("kick again: %d", st)
 	}
+	// DELETE of an offline persistent session discards it.
+	n.client(t, "p", "", false).Disconnect(0)
+	if !eventually(5*time.Second, func() bool {
+		var r clientRow
+		n.get(t, "/api/v5/clients/p", &r)
+		return !r.Connected
+	}) {
+		t.Fatal("p never went offline")
+	}
+	if st, _ := n.do(t, n.keyAuth(), "DELETE", "/api/v5/clients/p", nil); st != 204 {
+		t.Fatalf("discard offline session: %d", st)
+	}
+	if st, _ := n.do(t, n.keyAuth(), "GET", "/api/v5/clients/p", nil); st != 404 {
+		t.Fatalf("discarded session still there: %d", st)
+	}
 }
 
 func TestSubscribeOnBehalf(t *testing.T) {
