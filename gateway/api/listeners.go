@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-
-	"github.com/manifold-iot/manifold/core/broker"
 )
 
 func (a *API) registerListeners() {
@@ -39,14 +37,11 @@ type listenerJSON struct {
 	Status             listenerStatus `json:"status"`
 }
 
-func (a *API) listenerViews() []listenerJSON {
-	counts := map[string]int{}
-	a.node.Broker().Clients(func(v broker.ClientView) bool {
-		if v.Connected {
-			counts[v.Info.Listener]++
-		}
-		return true
-	})
+func (a *API) listenerViews() []listenerJSON { return a.listenerViewsOf(a.snapshot()) }
+
+// listenerViewsOf lists the listeners with the connection counts of s.
+func (a *API) listenerViewsOf(s snapshot) []listenerJSON {
+	counts := s.byListener
 	ls := a.node.Listeners()
 	out := make([]listenerJSON, 0, len(ls))
 	for _, l := range ls {
@@ -104,8 +99,13 @@ type gatewayJSON struct {
 
 func (a *API) gateways() []gatewayJSON {
 	s := a.snapshot()
+	return a.gatewaysOf(s, a.listenerViewsOf(s))
+}
+
+// gatewaysOf groups the gateway listeners of ls, with the counts of s.
+func (a *API) gatewaysOf(s snapshot, ls []listenerJSON) []gatewayJSON {
 	byName := map[string]*gatewayJSON{}
-	for _, l := range a.listenerViews() {
+	for _, l := range ls {
 		if l.Gateway == "" {
 			continue
 		}

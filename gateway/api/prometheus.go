@@ -75,7 +75,7 @@ func (a *API) prometheus(w http.ResponseWriter, _ *http.Request) {
 	p.family("manifold_node_info", "gauge", "The node's name and version.")
 	p.sample("manifold_node_info", 1, "node", a.node.NodeName(), "version", a.node.Version())
 
-	ls := a.listenerViews()
+	ls := a.listenerViewsOf(s)
 	p.family("manifold_listener_connections", "gauge", "Connected clients per listener.")
 	for _, l := range ls {
 		p.sample("manifold_listener_connections", l.CurrentConnections, "listener", l.ID, "type", l.Type)
@@ -89,7 +89,7 @@ func (a *API) prometheus(w http.ResponseWriter, _ *http.Request) {
 		p.sample("manifold_protocol_connections", s.byProto[proto], "proto", proto)
 	}
 	p.family("manifold_gateway_connections", "gauge", "Connected clients per protocol gateway.")
-	for _, g := range a.gateways() {
+	for _, g := range a.gatewaysOf(s, ls) {
 		p.sample("manifold_gateway_connections", g.CurrentConnections, "gateway", g.Name)
 	}
 
