@@ -54,8 +54,13 @@ type clientJSON struct {
 
 // protoName is EMQX's proto_name for a core.ClientInfo.Proto.
 func protoName(p string) string {
-	if p == "" {
+	switch p {
+	case "":
 		return "MQTT"
+	case "coap":
+		return "CoAP"
+	case "lwm2m":
+		return "LwM2M"
 	}
 	return strings.ToUpper(p)
 }
@@ -94,7 +99,14 @@ func (a *API) clientView(v broker.ClientView) clientJSON {
 	return c
 }
 
-func (a *API) listClients(w http.ResponseWriter, r *http.Request) {
+func (a *API) listClients(w http.ResponseWriter, r *http.Request) { a.listClientsWhere(w, r, nil) }
+
+// gatewayKey folds a gateway name and a client's protocol onto one key:
+// gateway "mqttsn" serves proto "mqtt-sn".
+func gatewayKey(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "") }
+
+// listClientsWhere is GET /clients with an extra filter (nil for none).
+func (a *API) listClientsWhere(w http.ResponseWriter, r *http.Request, where func(broker.ClientView) bool) {
 	page, limit, ok := paging(w, r)
 	if !ok {
 		return
@@ -107,6 +119,9 @@ func (a *API) listClients(w http.ResponseWriter, r *http.Request) {
 	}
 	var out []clientJSON
 	a.node.Broker().Clients(func(v broker.ClientView) bool {
+		if where != nil && !where(v) {
+			return true
+		}
 		c := a.clientView(v)
 		if (q.Has("clientid") && c.ClientID != q.Get("clientid")) ||
 			(q.Has("username") && c.Username != q.Get("username")) ||

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"sort"
-	"strings"
+
+	"github.com/manifold-iot/manifold/core/broker"
 )
 
 func (a *API) registerListeners() {
@@ -111,7 +112,7 @@ func (a *API) gatewaysOf(s snapshot, ls []listenerJSON) []gatewayJSON {
 		}
 		g := byName[l.Gateway]
 		if g == nil {
-			g = &gatewayJSON{Name: l.Gateway, Status: "stopped", CurrentConnections: s.byProto[l.Gateway]}
+			g = &gatewayJSON{Name: l.Gateway, Status: "stopped", CurrentConnections: s.byGateway[gatewayKey(l.Gateway)]}
 			byName[l.Gateway] = g
 		}
 		if l.Running {
@@ -152,8 +153,6 @@ func (a *API) gatewayClients(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "RESOURCE_NOT_FOUND", "no gateway %s", name)
 		return
 	}
-	q := r.URL.Query()
-	q.Set("proto_name", strings.ToUpper(name))
-	r.URL.RawQuery = q.Encode()
-	a.listClients(w, r)
+	key := gatewayKey(name)
+	a.listClientsWhere(w, r, func(v broker.ClientView) bool { return gatewayKey(v.Info.Proto) == key })
 }

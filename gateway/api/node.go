@@ -24,13 +24,14 @@ type snapshot struct {
 	byListener map[string]int // connected clients per listener id
 	byProto    map[string]int // connected clients per protocol
 	sessProto  map[string]int // sessions per protocol
+	byGateway  map[string]int // connected clients per gatewayKey(protocol)
 	queued     int
 	inflight   int
 	expired    uint64
 }
 
 func (a *API) snapshot() snapshot {
-	s := snapshot{Stats: a.node.Broker().Stats(), byListener: map[string]int{}, byProto: map[string]int{}, sessProto: map[string]int{}}
+	s := snapshot{Stats: a.node.Broker().Stats(), byListener: map[string]int{}, byProto: map[string]int{}, sessProto: map[string]int{}, byGateway: map[string]int{}}
 	a.node.Broker().Clients(func(v broker.ClientView) bool {
 		proto := v.Info.Proto
 		if proto == "" {
@@ -39,6 +40,7 @@ func (a *API) snapshot() snapshot {
 		s.sessProto[proto]++
 		if v.Connected {
 			s.byProto[proto]++
+			s.byGateway[gatewayKey(proto)]++
 			s.byListener[v.Info.Listener]++
 		}
 		s.queued += v.Session.Queued
