@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
 )
 
 // daemonEnv binds every listener of the shipped config to a free loopback
@@ -250,5 +252,47 @@ func TestE2EAPIKeyPublishReachesMosquittoSub(t *testing.T) {
 	// A wrong secret is refused.
 	if st := apiGet(t, base, "script-key", "nope", "/api/v5/clients", nil); st != 401 {
 		t.Fatalf("wrong secret: %d", st)
+	}
+}
+
+func TestE2EStopKeepsPersistentSessions(t *testing.T) {
+	dir := t.TempDir()
+	env := daemonEnv(dir)
+	t.Cleanup(func() { manifold(t, env, "stop") })
+	mqttAddr := func() string {
+		base, key, secret := credential(t, dir)
+		var ls []struct{ ID, Addr string }
+		apiGet(t, base, key, secret, "/api/v5/listeners", &ls)
+		for _, l := range ls {
+			if l.ID == "tcp:default" {
+				return l.Addr
+			}
+		}
+		t.Fatal("no tcp:default listener")
+		return ""
+	}
+	if code, out, stderr := manifold(t, env, "start", "-d"); code != 0 {
+		t.Fatalf("start -d: %d %s%s", code, out, stderr)
+	}
+	o := pahov3.NewClientOptions().AddBroker("tcp://" + mqttAddr()).SetClientID("keeper").SetCleanSession(false).SetAutoReconnect(false)
+	c := pahov3.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect: %v", tok.Error())
+	}
+	if tok := c.Subscribe("keep/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	c.Disconnect(100)
+	if code, out, stderr := manifold(t, env, "stop"); code != 0 {
+		t.Fatalf("stop: %d %s%s", code, out, stderr)
+	}
+	if code, out, stderr := manifold(t, env, "start", "-d"); code != 0 {
+		t.Fatalf("second start -d: %d %s%s", code, out, stderr)
+	}
+	if code, out, _ := manifold(t, env, "ctl", "clients", "show", "keeper"); code != 0 || !strings.Contains(out, "connected=false") {
+		t.Fatalf("the persistent session did not survive stop/start: %d %s", code, out)
+	}
+	if _, out, _ := manifold(t, env, "ctl", "subscriptions", "show", "keeper"); !strings.Contains(out, "keeper -> topic:keep/# qos:1") {
+		t.Fatalf("its subscription did not survive: %s", out)
 	}
 }
