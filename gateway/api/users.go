@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -54,7 +55,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 	if p := principalOf(r); p.username != "" {
-		t := r.Header.Get("Authorization")[len("Bearer "):]
+		t := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 		a.auth.mu.Lock()
 		delete(a.auth.tokens, t)
 		a.auth.mu.Unlock()
