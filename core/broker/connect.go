@@ -241,13 +241,7 @@ func (b *Broker) publishWill(w *Will) {
 // Kick closes a client's connection (an operator's request); it reports
 // whether the client was connected.
 func (b *Broker) Kick(clientID string, reason error) bool {
-	b.mu.Lock()
-	c := b.clients[clientID]
-	var conn Conn
-	if c != nil {
-		conn = c.conn
-	}
-	b.mu.Unlock()
+	conn := b.connOf(clientID)
 	if conn == nil {
 		return false
 	}

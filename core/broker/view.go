@@ -58,22 +58,20 @@ func fill(v *ClientView, c *client) {
 // or offline with a live session), sorted by client id, until fn returns
 // false.
 func (b *Broker) Clients(fn func(ClientView) bool) {
+	type entry struct {
+		c *client
+		v ClientView
+	}
 	b.mu.Lock()
-	cs := make([]*client, 0, len(b.clients))
-	vs := make([]ClientView, 0, len(b.clients))
+	es := make([]entry, 0, len(b.clients))
 	for _, c := range b.clients {
-		cs = append(cs, c)
-		vs = append(vs, b.viewLocked(c))
+		es = append(es, entry{c, b.viewLocked(c)})
 	}
 	b.mu.Unlock()
-	idx := make([]int, len(cs))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(i, j int) bool { return cs[idx[i]].id < cs[idx[j]].id })
-	for _, i := range idx {
-		fill(&vs[i], cs[i])
-		if !fn(vs[i]) {
+	sort.Slice(es, func(i, j int) bool { return es[i].c.id < es[j].c.id })
+	for i := range es {
+		fill(&es[i].v, es[i].c)
+		if !fn(es[i].v) {
 			return
 		}
 	}
@@ -136,16 +134,21 @@ func (b *Broker) Topics() []string {
 	return out
 }
 
+// connOf is a client's live connection, or nil.
+func (b *Broker) connOf(clientID string) Conn {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c := b.clients[clientID]; c != nil {
+		return c.conn
+	}
+	return nil
+}
+
 // SubscribeFor subscribes an online client to filter on an operator's
 // behalf (the HTTP API), as if its connection had asked; ErrNotConnected
 // when the client is offline.
 func (b *Broker) SubscribeFor(clientID, filter string, opts core.SubOptions) (SubscribeResult, error) {
-	b.mu.Lock()
-	var conn Conn
-	if c := b.clients[clientID]; c != nil {
-		conn = c.conn
-	}
-	b.mu.Unlock()
+	conn := b.connOf(clientID)
 	if conn == nil {
 		return SubscribeResult{}, ErrNotConnected
 	}
@@ -155,12 +158,7 @@ func (b *Broker) SubscribeFor(clientID, filter string, opts core.SubOptions) (Su
 // UnsubscribeFor removes an online client's subscription on an operator's
 // behalf; it reports whether the subscription existed.
 func (b *Broker) UnsubscribeFor(clientID, filter string) (bool, error) {
-	b.mu.Lock()
-	var conn Conn
-	if c := b.clients[clientID]; c != nil {
-		conn = c.conn
-	}
-	b.mu.Unlock()
+	conn := b.connOf(clientID)
 	if conn == nil {
 		return false, ErrNotConnected
 	}

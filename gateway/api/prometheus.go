@@ -3,9 +3,10 @@ package api
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"net/http"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -85,7 +86,7 @@ func (a *API) prometheus(w http.ResponseWriter, _ *http.Request) {
 		p.sample("manifold_listener_running", b2i(l.Running), "listener", l.ID, "type", l.Type)
 	}
 	p.family("manifold_protocol_connections", "gauge", "Connected clients per protocol (mqtt, stomp, mqtt-sn, …).")
-	for _, proto := range sortedKeys(s.byProto) {
+	for _, proto := range slices.Sorted(maps.Keys(s.byProto)) {
 		p.sample("manifold_protocol_connections", s.byProto[proto], "proto", proto)
 	}
 	p.family("manifold_gateway_connections", "gauge", "Connected clients per protocol gateway.")
@@ -114,13 +115,4 @@ func (a *API) prometheus(w http.ResponseWriter, _ *http.Request) {
 func threads() int {
 	n, _ := runtime.ThreadCreateProfile(nil)
 	return n
-}
-
-func sortedKeys(m map[string]int) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/manifold-iot/manifold/core/hooks"
@@ -24,7 +25,7 @@ func TestOpenAPIHasEveryRoute(t *testing.T) {
 	}
 	for _, rt := range a.routes {
 		p, params := openAPIPath(rt.path)
-		op, ok := paths[p][lowerMethod(rt.method)].(map[string]any)
+		op, ok := paths[p][strings.ToLower(rt.method)].(map[string]any)
 		if !ok {
 			t.Errorf("%s %s is not in swagger.json (as %s)", rt.method, rt.path, p)
 			continue
@@ -38,16 +39,4 @@ func TestOpenAPIHasEveryRoute(t *testing.T) {
 	if p, params := openAPIPath("/api/v5/retainer/message/{topic...}"); p != "/api/v5/retainer/message/{topic}" || len(params) != 1 {
 		t.Errorf("openAPIPath of a wildcard: %s %v", p, params)
 	}
-}
-
-func lowerMethod(m string) string {
-	switch m {
-	case "GET":
-		return "get"
-	case "POST":
-		return "post"
-	case "PUT":
-		return "put"
-	}
-	return "delete"
 }
