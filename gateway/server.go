@@ -35,6 +35,7 @@ type Server struct {
 	o      options
 
 	secure map[string]listener.Config // ssl and wss listeners by "ssl:default", certificates loaded
+	gw     gatewayState               // the gateways' checked configurations (gateways.go)
 
 	closeOnce sync.Once // closeBroker
 
@@ -212,6 +213,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info().Str("node", s.cfg.Node.Name).Msg("server_starting")
 	if err := s.startListeners(ctx); err != nil {
 		_ = s.Shutdown(context.Background())
+		if ctx.Err() != nil {
+			return nil // cancelled while starting (a UDP listener's Start returns ctx.Err()): a normal stop
+		}
 		return err
 	}
 	s.broker.Start()

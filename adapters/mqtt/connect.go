@@ -84,8 +84,8 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	c.keepalive = keepalive
 
 	if c.version == mq.V5 {
-		c.maxPacketOut = int(p.Properties.MaximumPacketSize)
-		c.aliasOutMax = int(p.Properties.TopicAliasMaximum)
+		c.maxPacketOut = p.Properties.MaximumPacketSize
+		c.aliasOutMax = p.Properties.TopicAliasMaximum
 	}
 	res := c.ctx.Connect(broker.ConnectRequest{
 		Client:         &c.client,

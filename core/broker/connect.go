@@ -100,7 +100,7 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 	}
 	present := c != nil
 	if c == nil {
-		c = &client{id: id, sess: session.New(id, b.cfg.Session), createdAt: time.Now()}
+		c = &client{id: id, sess: session.NewShared(id, b.sessCfg), createdAt: time.Now()}
 		b.clients[id] = c
 	}
 	c.info, c.conn, c.expiry, c.will = req.Client, req.Conn, expiry, req.Will

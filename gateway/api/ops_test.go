@@ -323,8 +323,15 @@ func TestListenersAndGateways(t *testing.T) {
 		Listeners []lst
 	}
 	n.get(t, "/api/v5/gateways", &gws)
-	if len(gws) != 1 || gws[0].Name != "stomp" || gws[0].Status != "running" || len(gws[0].Listeners) != 1 {
-		t.Fatalf("gateways %+v", gws)
+	var names []string
+	for _, g := range gws {
+		names = append(names, g.Name)
+		if g.Status != "running" || len(g.Listeners) == 0 {
+			t.Errorf("gateway %+v", g)
+		}
+	}
+	if fmt.Sprint(names) != "[coap mqttsn raw stomp]" {
+		t.Fatalf("gateways %v", names)
 	}
 	var p page[clientRow]
 	n.get(t, "/api/v5/gateways/stomp/clients", &p)
@@ -347,7 +354,7 @@ func TestListenersAndGateways(t *testing.T) {
 	if p.Data[0].ProtoName != "STOMP" {
 		t.Fatalf("stomp client %+v", p.Data[0])
 	}
-	if st, _ := n.do(t, n.keyAuth(), "GET", "/api/v5/gateways/coap/clients", nil); st != 404 {
+	if st, _ := n.do(t, n.keyAuth(), "GET", "/api/v5/gateways/nope/clients", nil); st != 404 {
 		t.Fatal("unknown gateway found")
 	}
 	if st, _ := n.do(t, n.keyAuth(), "GET", "/api/v5/gateways/stomp", nil); st != 200 {

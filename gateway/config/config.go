@@ -32,8 +32,8 @@ type Config struct {
 	Dashboard DashboardConfig `yaml:"dashboard"`
 	// APIKey configures API keys.
 	APIKey APIKeyConfig `yaml:"api_key"`
-	// Gateway holds the protocol gateways (stomp today; mqttsn, coap,
-	// lwm2m and exproto as they arrive). Load keeps a name without a typed
+	// Gateway holds the protocol gateways (stomp, mqttsn, coap and raw;
+	// lwm2m as it arrives). Load keeps a name without a typed
 	// config raw in Gateway.Other; the server rejects it.
 	Gateway GatewaysConfig `yaml:"gateway"`
 }
@@ -551,6 +551,17 @@ func (c *Config) resolvePaths() {
 	}
 	for _, l := range c.Gateway.STOMP.Listeners.SSL {
 		c.resolveSSL(&l.SSLOptions)
+	}
+	for _, l := range c.Gateway.Raw.Listeners.SSL {
+		c.resolveSSL(&l.SSLOptions)
+	}
+	for _, l := range c.Gateway.MQTTSN.Listeners.DTLS {
+		l.PSKAuthentication.InitFile = c.ResolvePath(l.PSKAuthentication.InitFile)
+		o := &l.DTLSOptions
+		o.Certfile, o.Keyfile, o.Cacertfile = c.ResolvePath(o.Certfile), c.ResolvePath(o.Keyfile), c.ResolvePath(o.Cacertfile)
+	}
+	for _, l := range c.Gateway.CoAP.Listeners.DTLS {
+		l.Certfile, l.Keyfile, l.Cacertfile = c.ResolvePath(l.Certfile), c.ResolvePath(l.Keyfile), c.ResolvePath(l.Cacertfile)
 	}
 	for i := range c.Authorization.Sources {
 		c.Authorization.Sources[i].Path = c.ResolvePath(c.Authorization.Sources[i].Path)

@@ -105,6 +105,10 @@ func TestE2EStartLogsListenersAndStopsOnSignal(t *testing.T) {
 				"MANIFOLD_LISTENERS__WS__DEFAULT__BIND=127.0.0.1:0", "MANIFOLD_DASHBOARD__LISTENERS__HTTP__BIND=127.0.0.1:0",
 				"MANIFOLD_GATEWAY__STOMP__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
 				"MANIFOLD_GATEWAY__STOMP__LISTENERS__HTTP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__MQTTSN__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__COAP__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__RAW__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__RAW__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
 				"MANIFOLD_NODE__DATA_DIR="+t.TempDir()) // not data/ beside the test
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
@@ -197,7 +201,8 @@ func TestE2EUnknownEnvVariableIsAWarning(t *testing.T) {
 	cmd := exec.Command(binPath, "start", "-c", shippedConfig(t))
 	cmd.Env = append(os.Environ(), "MANIFOLD_MQTT__NO_SUCH_KEY=1", "MANIFOLD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
 		"MANIFOLD_LISTENERS__WS__DEFAULT__ENABLE=false", "MANIFOLD_DASHBOARD__LISTENERS__HTTP__ENABLE=false",
-		"MANIFOLD_GATEWAY__STOMP__ENABLE=false", "MANIFOLD_NODE__DATA_DIR="+t.TempDir())
+		"MANIFOLD_GATEWAY__STOMP__ENABLE=false", "MANIFOLD_GATEWAY__MQTTSN__ENABLE=false", "MANIFOLD_GATEWAY__COAP__ENABLE=false",
+		"MANIFOLD_GATEWAY__RAW__ENABLE=false", "MANIFOLD_NODE__DATA_DIR="+t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

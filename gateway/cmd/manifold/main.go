@@ -11,6 +11,11 @@ package main
 
 import (
 	"os"
+
+	// The raw gateway's example handler, so that a raw listener may say
+	// handler: sensor (adapters/raw/README.md). Handlers of your own are
+	// imported the same way.
+	_ "github.com/manifold-iot/manifold/adapters/raw/examples/sensor"
 )
 
 func main() {
