@@ -152,8 +152,8 @@ func daemonize(cfgPath string, cfg *config.Config, environ []string, stdout, std
 			continue
 		}
 		st, err := fetchStatus(cred)
-		if err != nil {
-			continue
+		if err != nil || !allRunning(st) {
+			continue // the API answers before the gateways' listeners are up
 		}
 		fmt.Fprintf(stdout, "manifold %s started (pid %d)\n", st.RelVsn, pid)
 		fmt.Fprintf(stdout, "  api: %s\n", cred.URL)
@@ -165,6 +165,16 @@ func daemonize(cfgPath string, cfg *config.Config, environ []string, stdout, std
 		fmt.Fprintf(stdout, "  log: %s\n", logPath)
 		return exitOK
 	}
+}
+
+// allRunning reports whether every listener of st is up.
+func allRunning(st nodeStatus) bool {
+	for _, l := range st.Listeners {
+		if !l.Running {
+			return false
+		}
+	}
+	return true
 }
 
 // nodeStatus is GET /api/v5/status?format=json.

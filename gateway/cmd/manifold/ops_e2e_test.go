@@ -96,7 +96,7 @@ func TestE2EDaemonStatusCtlStop(t *testing.T) {
 		t.Fatalf("ctl before start: exit %d, stderr %q", code, stderr)
 	}
 	code, out, stderr := manifold(t, env, "start", "-d")
-	if code != 0 || !strings.Contains(out, "started (pid") || !strings.Contains(out, "tcp:default") {
+	if code != 0 || !strings.Contains(out, "started (pid") || !strings.Contains(out, "tcp:default") || !strings.Contains(out, "raw:udp:default") {
 		t.Fatalf("start -d: exit %d\n%s%s", code, out, stderr)
 	}
 	if code, out, _ := manifold(t, env, "start", "-d"); code != 1 {
