@@ -47,7 +47,7 @@ type Server struct {
 	mu        sync.Mutex // guards the fields below
 	running   bool
 	listeners []runningListener
-	builders  map[string]func() (listenerServer, error) // restartable listeners by id (api.go)
+	builders  map[string]func() (listenerServer, error) // restartable listeners by id (apinode.go)
 }
 
 // runningListener is a started listener.
