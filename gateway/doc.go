@@ -11,6 +11,10 @@
 // A new gateway adds its typed section to gateway/config, a case to
 // startGateways and nothing else here.
 //
+// The HTTP API (gateway/api) listens on dashboard.listeners.http; it sees the
+// node through api.Node, which Server implements in apinode.go (broker
+// access, the banned list, listener control, run-time configuration).
+//
 // The binary in gateway/cmd/manifold is a thin wrapper: it parses flags, loads
 // the config and calls New(cfg).Run(ctx). Everything a test needs to run a real
 // server in-process is here, so end-to-end tests and the binary share one path.

@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/raw"
 	sc "github.com/manifold-iot/manifold/codec/stomp"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/gateway/edge"
 	"github.com/manifold-iot/manifold/gateway/httpgw"
 	"github.com/manifold-iot/manifold/gateway/listener"
+	"github.com/manifold-iot/manifold/sn"
 	stompad "github.com/manifold-iot/manifold/stomp"
 )
 
@@ -26,11 +28,27 @@ const (
 
 var stompSubprotocols = []string{"v12.stomp", "v11.stomp", "v10.stomp"}
 
+// gatewayState holds what loadGateways checked and loaded for the
+// gateways other than STOMP, ready for startGateways.
+type gatewayState struct {
+	sn      sn.Config                      // gateway.mqttsn, the gateway's mountpoint
+	snStore sn.RegistryStore               // topic ids of persistent MQTT-SN sessions
+	snDTLS  map[string]listener.DTLSConfig // by "mqttsn:dtls:<name>", keys loaded
+	coap    *coapListeners                 // the CoAP server, nil when disabled
+	lwm2m   *coapListeners                 // the LwM2M server, nil when disabled
+	raw     map[string]*raw.Adapter        // by "raw:<kind>:<name>"
+}
+
 // loadGateways checks the gateway sections and loads the certificates of
 // their TLS listeners, before anything binds.
 func (s *Server) loadGateways() error {
 	if names := slices.Sorted(maps.Keys(s.cfg.Gateway.Other)); len(names) > 0 {
-		return fmt.Errorf("gateway.%s: no such gateway in this build (known: stomp)", names[0])
+		return fmt.Errorf("gateway.%s: no such gateway in this build (known: coap, lwm2m, mqttsn, raw, stomp)", names[0])
+	}
+	for _, load := range []func() error{s.loadMQTTSN, s.loadCoAP, s.loadLwM2M, s.loadRaw} {
+		if err := load(); err != nil {
+			return err
+		}
 	}
 	for _, ref := range s.cfg.EnabledGatewayListeners() {
 		if ref.Gateway != "stomp" || ref.Kind != config.KindSSL {
@@ -70,7 +88,22 @@ func stompConfig(cfg *config.Config, mp, version string) stompad.Config {
 func (s *Server) startGateways(ctx context.Context) error {
 	for _, ref := range s.cfg.EnabledGatewayListeners() {
 		log := s.log.With().Str("proto", ref.Gateway).Str("gateway", ref.Gateway).Str("kind", ref.Kind).Str("listener", ref.Name).Logger()
-		srv, err := s.newStompListener(ref)
+		var srv listenerServer
+		var err error
+		switch ref.Gateway {
+		case "stomp":
+			srv, err = s.newStompListener(ref)
+		case "mqttsn":
+			srv, err = s.newMQTTSNListener(ref)
+		case "coap":
+			srv = &coapListener{c: s.gw.coap, name: ref.Kind + ":" + ref.Name, key: ref.Key()}
+		case "lwm2m":
+			srv = &coapListener{c: s.gw.lwm2m, name: ref.Kind + ":" + ref.Name, key: ref.Key()}
+		case "raw":
+			srv, err = s.newRawListener(ref)
+		default:
+			err = fmt.Errorf("%s: unknown gateway", ref.Key())
+		}
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -14,7 +15,9 @@ import (
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/core/hooks"
 	"github.com/manifold-iot/manifold/core/store"
+	"github.com/manifold-iot/manifold/gateway/api"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/gateway/edge"
 	"github.com/manifold-iot/manifold/gateway/listener"
@@ -32,12 +35,19 @@ type Server struct {
 	o      options
 
 	secure map[string]listener.Config // ssl and wss listeners by "ssl:default", certificates loaded
+	gw     gatewayState               // the gateways' checked configurations (gateways.go)
 
 	closeOnce sync.Once // closeBroker
+
+	api    *api.API      // nil when dashboard.listeners.http is off
+	banned *hooks.Banned // checked first by the policy chain
+
+	levelSet atomic.Bool // SetLogLevel was called
 
 	mu        sync.Mutex // guards the fields below
 	running   bool
 	listeners []runningListener
+	builders  map[string]func() (listenerServer, error) // restartable listeners by id (apinode.go)
 }
 
 // runningListener is a started listener.
@@ -52,7 +62,8 @@ type runningListener struct {
 type Option func(*options)
 
 type options struct {
-	version string
+	version        string
+	hashIterations int
 }
 
 // WithVersion sets the version the server reports ($SYS/brokers/<node>/version).
@@ -77,6 +88,8 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 	if err != nil {
 		return nil, err
 	}
+	banned := hooks.NewBanned()
+	policy.Authenticators = append([]hooks.Authenticator{banned}, policy.Authenticators...)
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return nil, err
@@ -98,6 +111,11 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 		mqtt:   mqttad.NewAdapter(mqttConfig(cfg)),
 		secure: map[string]listener.Config{},
 		o:      o,
+		banned: banned,
+	}
+	if err := s.newAPI(); err != nil {
+		s.closeBroker()
+		return nil, err
 	}
 	if err := s.loadGateways(); err != nil {
 		s.closeBroker()
@@ -195,6 +213,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info().Str("node", s.cfg.Node.Name).Msg("server_starting")
 	if err := s.startListeners(ctx); err != nil {
 		_ = s.Shutdown(context.Background())
+		if ctx.Err() != nil {
+			return nil // cancelled while starting (a UDP listener's Start returns ctx.Err()): a normal stop
+		}
 		return err
 	}
 	s.broker.Start()
@@ -218,7 +239,6 @@ func (s *Server) startListeners(ctx context.Context) error {
 			return err
 		}
 		if srv == nil {
-			// The dashboard and HTTP API arrive in a later milestone.
 			log.Warn().Str("bind", ref.Bind.String()).Msg("listener_not_available_in_this_build")
 			continue
 		}
@@ -226,6 +246,9 @@ func (s *Server) startListeners(ctx context.Context) error {
 			return err // names listeners.<kind>.<name>.bind (or the key at fault)
 		}
 		s.addListener(ref.Kind+":"+ref.Name, ref.Key(), srv.Stop, srv.Addr())
+		if ref.Kind != config.KindDashboard {
+			s.addBuilder(ref.Kind+":"+ref.Name, func() (listenerServer, error) { return s.newListener(ref) })
+		}
 		log.Info().Str("bind", ref.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
 	}
 	return s.startGateways(ctx)
@@ -247,6 +270,10 @@ func (s *Server) newListener(ref config.ListenerRef) (listenerServer, error) {
 		return listener.NewTLS(s.secure[ref.Kind+":"+ref.Name], s.mqtt, s.core, s.log), nil
 	case config.KindWSS:
 		return listener.NewWSS(s.secure[ref.Kind+":"+ref.Name], s.mqtt, s.core, s.log), nil
+	case config.KindDashboard:
+		if s.api != nil {
+			return s.api.NewListener(ref.Bind.String()), nil
+		}
 	}
 	return nil, nil
 }

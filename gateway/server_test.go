@@ -29,6 +29,12 @@ func testConfig(t *testing.T) *config.Config {
 	cfg.Authorization.Sources = nil
 	cfg.Gateway.STOMP.Listeners.TCP["default"].Bind = "127.0.0.1:0"
 	cfg.Gateway.STOMP.Listeners.HTTP["default"].Bind = "127.0.0.1:0"
+	cfg.Gateway.MQTTSN.Listeners.UDP["default"].Bind = "127.0.0.1:0"
+	cfg.Gateway.CoAP.Listeners.UDP["default"].Bind = "127.0.0.1:0"
+	cfg.Gateway.LwM2M.Listeners.UDP["default"].Bind = "127.0.0.1:0"
+	cfg.Gateway.LwM2M.XMLDir = "../configs/lwm2m" // no config file: relative to this package
+	cfg.Gateway.Raw.Listeners.TCP["default"].Bind = "127.0.0.1:0"
+	cfg.Gateway.Raw.Listeners.UDP["default"].Bind = "127.0.0.1:0"
 	return cfg
 }
 

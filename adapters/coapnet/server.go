@@ -18,6 +18,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/net/blockwise"
 	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
 	"github.com/plgd-dev/go-coap/v3/options"
+	"github.com/plgd-dev/go-coap/v3/pkg/runner/periodic"
 	"github.com/plgd-dev/go-coap/v3/udp"
 	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
 	udpserver "github.com/plgd-dev/go-coap/v3/udp/server"
@@ -53,6 +54,17 @@ type Options struct {
 	// dedup cache and transfers); 0 means 5 min. Notifications still reach a
 	// UDP peer after that.
 	IdleTimeout time.Duration
+	// KeepIdle, if set, is asked before an idle peer is closed; true keeps
+	// it (asked again at each later check). LwM2M keeps the connection of a
+	// registered device, which may be silent for its whole lifetime and,
+	// over DTLS, cannot be reached again once its session is closed.
+	KeepIdle func(cc *Conn) bool
+	// PeriodicInterval is how often go-coap checks its peers: retransmits
+	// the confirmable requests we sent (RFC 7252 §4.2), expires exchanges and
+	// finds idle peers. 0 keeps go-coap's 4 s, which is fine for a server
+	// that only answers; LwM2M, which sends requests to devices, needs it
+	// below AckTimeout for retransmissions to keep their schedule.
+	PeriodicInterval time.Duration
 	// AckTimeout and MaxRetransmit are RFC 7252 §4.8's ACK_TIMEOUT (0: 2 s)
 	// and MAX_RETRANSMIT (0: 4) for confirmable messages we send.
 	AckTimeout    time.Duration
@@ -117,6 +129,9 @@ type Server struct {
 
 	notes  notes
 	nonDup dedup
+
+	tickStop chan struct{} // closed by Shutdown; stops periodic
+	periodic periodic.Func // nil: go-coap's default runner
 }
 
 type listenerKey struct{}
@@ -131,6 +146,10 @@ func Listen(ls Listeners, h Handler, opts Options, log zerolog.Logger) (*Server,
 		addrs: map[string]net.Addr{},
 	}
 	s.notes.init(s)
+	s.tickStop = make(chan struct{})
+	if opts.PeriodicInterval > 0 {
+		s.periodic = periodic.New(s.tickStop, opts.PeriodicInterval)
+	}
 	for _, name := range sortedKeys(ls.UDP) {
 		if err := s.listenUDP(name, ls.UDP[name]); err != nil {
 			s.Shutdown()
@@ -150,17 +169,26 @@ func Listen(ls Listeners, h Handler, opts Options, log zerolog.Logger) (*Server,
 // common are the go-coap options both transports take.
 func (s *Server) common(listener string) []any {
 	o := &s.opts
-	return []any{
+	out := []any{
 		options.WithHandlerFunc(s.serve),
 		options.WithErrors(s.goCoapError),
 		options.WithMaxMessageSize(o.MaxMessageSize),
 		options.WithBlockwise(true, o.szx(), o.BlockwiseTimeout),
 		options.WithBlockwiseReceivingMessagesCacheMaxEntries(o.MaxBlockTransfers),
-		options.WithInactivityMonitor(o.IdleTimeout, func(cc *Conn) { _ = cc.Close() }),
+		options.WithInactivityMonitor(o.IdleTimeout, func(cc *Conn) {
+			if o.KeepIdle != nil && o.KeepIdle(cc) {
+				return
+			}
+			_ = cc.Close()
+		}),
 		options.WithTransmission(1, o.AckTimeout, uint32(o.MaxRetransmit)),
 		options.WithRequestMonitor(s.monitor),
 		options.WithOnNewConn(func(cc *Conn) { cc.SetContextValue(listenerKey{}, listener) }),
 	}
+	if s.periodic != nil {
+		out = append(out, options.WithPeriodicRunner(s.periodic))
+	}
+	return out
 }
 
 func (s *Server) listenUDP(name string, cfg UDPListener) error {
@@ -186,7 +214,7 @@ func (s *Server) listenUDP(name string, cfg UDPListener) error {
 		}
 		_ = l.Close()
 	}()
-	s.log.Info().Str("listener", id).Stringer("bind", l.LocalAddr()).Msg("listener_started")
+	s.log.Debug().Str("listener", id).Stringer("bind", l.LocalAddr()).Msg("coap_listener_bound") // the gateway logs listener_started
 	return nil
 }
 
@@ -221,7 +249,7 @@ func (s *Server) listenDTLS(name string, cfg *DTLSListener) error {
 		}
 		_ = l.Close()
 	}()
-	s.log.Info().Str("listener", id).Stringer("bind", l.Addr()).Msg("listener_started")
+	s.log.Debug().Str("listener", id).Stringer("bind", l.Addr()).Msg("coap_listener_bound") // the gateway logs listener_started
 	return nil
 }
 
@@ -252,6 +280,11 @@ func (s *Server) Shutdown() {
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.notes.close()
+	select {
+	case <-s.tickStop:
+	default:
+		close(s.tickStop)
+	}
 }
 
 // serve recovers from a panic in a handler, so that no input can bring the
@@ -423,4 +456,52 @@ func (d *dedup) seen(cc *Conn, mid int32, now time.Time) bool {
 	}
 	sl.key, sl.at = key, t
 	return false
+}
+
+// ConnTo returns the connection to remote on a UDP listener: the peer's
+// existing one, or a new one when go-coap has closed it after IdleTimeout
+// (go-coap's udp Server.NewConn). LwM2M needs it to send requests to a device
+// that registered long ago and has been silent since (LwM2M 1.1 TS Core
+// §6.3: the server may send to a registered client at any time). A DTLS
+// listener cannot: its session is gone with the connection.
+func (s *Server) ConnTo(listener string, remote net.Addr) (*Conn, error) {
+	name, ok := strings.CutPrefix(listener, "udp:")
+	if !ok {
+		return nil, fmt.Errorf("coapnet: %s: no connection to %s", listener, remote)
+	}
+	ua, ok := remote.(*net.UDPAddr)
+	if !ok {
+		return nil, fmt.Errorf("coapnet: %s: %s is not a UDP address", listener, remote)
+	}
+	s.mu.Lock()
+	srv := s.udp[name]
+	s.mu.Unlock()
+	if srv == nil {
+		return nil, fmt.Errorf("coapnet: no listener %s", listener)
+	}
+	// A connection closed a moment ago stays in go-coap's table until its
+	// next periodic check: wait that long at most for a fresh one.
+	tick := s.opts.PeriodicInterval
+	if tick <= 0 {
+		tick = 4 * time.Second
+	}
+	deadline := time.Now().Add(tick + 100*time.Millisecond)
+	var cc *Conn
+	for {
+		var err error
+		if cc, err = srv.NewConn(ua); err != nil {
+			return nil, fmt.Errorf("coapnet: %s: %w", listener, err)
+		}
+		if cc.Context().Err() == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("coapnet: %s: the connection to %s is closing", listener, remote)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if Listener(cc) == "" {
+		cc.SetContextValue(listenerKey{}, listener)
+	}
+	return cc, nil
 }

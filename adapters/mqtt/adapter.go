@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/manifold-iot/manifold/adapters"
@@ -49,11 +50,19 @@ func DefaultConfig() Config {
 
 // Adapter is the MQTT protocol for the edge.
 type Adapter struct {
-	cfg Config
+	cfg atomic.Pointer[Config] // immutable once stored; each channel keeps the one it started with
 }
 
 // NewAdapter returns the MQTT adapter.
 func NewAdapter(cfg Config) *Adapter {
+	a := &Adapter{}
+	a.SetConfig(cfg)
+	return a
+}
+
+// SetConfig replaces the configuration for connections accepted from now
+// on; connected clients keep theirs (a run-time change of mqtt.* limits).
+func (a *Adapter) SetConfig(cfg Config) {
 	if cfg.DeliverBatch <= 0 {
 		cfg.DeliverBatch = 256
 	}
@@ -66,7 +75,7 @@ func NewAdapter(cfg Config) *Adapter {
 	if cfg.KeepaliveMultiplier < 1 {
 		cfg.KeepaliveMultiplier = 1.5
 	}
-	return &Adapter{cfg: cfg}
+	a.cfg.Store(&cfg)
 }
 
 // Name implements adapters.Adapter.
@@ -74,5 +83,5 @@ func (a *Adapter) Name() string { return "mqtt" }
 
 // NewChannel implements adapters.Adapter.
 func (a *Adapter) NewChannel(ci adapters.ConnInfo, ctx adapters.Context) (adapters.Channel, error) {
-	return newChannel(&a.cfg, ci, ctx), nil
+	return newChannel(a.cfg.Load(), ci, ctx), nil
 }

@@ -50,6 +50,9 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		return c.refuse(mq.BadAuthenticationMethod, "enhanced authentication is not supported")
 	}
 	if err := c.ctx.Authenticate(adapters.AuthRequest{Client: &c.client, Password: p.Password}); err != nil {
+		if errors.Is(err, core.ErrBanned) {
+			return c.refuse(mq.Banned, err.Error()) // v3: return code 5, not authorized
+		}
 		return c.refuse(mq.BadUserNameOrPassword, err.Error())
 	}
 
@@ -81,8 +84,8 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	c.keepalive = keepalive
 
 	if c.version == mq.V5 {
-		c.maxPacketOut = int(p.Properties.MaximumPacketSize)
-		c.aliasOutMax = int(p.Properties.TopicAliasMaximum)
+		c.maxPacketOut = p.Properties.MaximumPacketSize
+		c.aliasOutMax = p.Properties.TopicAliasMaximum
 	}
 	res := c.ctx.Connect(broker.ConnectRequest{
 		Client:         &c.client,

@@ -32,12 +32,12 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 		return c.closeWith(mq.RetainNotSupported, errors.New("mqtt: retained PUBLISH while retain is unavailable")) // [MQTT-3.2.2-14]
 	}
 
-	if qos > core.QoS0 && c.version == mq.V5 && c.heldQoS1+c.sess.InboundInflight() >= c.cfg.MaxInflight {
+	if qos > core.QoS0 && c.version == mq.V5 && c.heldQoS1()+c.sess.InboundInflight() >= c.cfg.MaxInflight {
 		// More unacknowledged QoS 1 and 2 PUBLISH packets than the Receive
 		// Maximum we announced [MQTT-3.3.4-7].
 		return c.closeWith(mq.ReceiveMaximumExceeded, ErrReceiveMaximum)
 	}
-	if len(c.held) >= 65535 {
+	if c.heldCount() >= 65535 {
 		return c.closeWith(mq.ReceiveMaximumExceeded, ErrReceiveMaximum) // a v3 client ignoring flow control
 	}
 	if qos == core.QoS2 {
@@ -115,19 +115,22 @@ type heldAck struct {
 // window then stops it) or while earlier acknowledgements are held
 // (acknowledgements go out in order).
 func (c *channel) acknowledge(a heldAck, pressured []core.Backlog) adapters.Replies {
-	if len(pressured) == 0 && len(c.held) == 0 {
+	if len(pressured) == 0 && c.heldCount() == 0 {
 		c.writeAck(a)
 		return c.reply()
 	}
 	a.waitFor, a.since = pressured, time.Now()
-	c.held = append(c.held, a)
+	if c.held == nil {
+		c.held = new(heldAcks)
+	}
+	c.held.acks = append(c.held.acks, a)
 	if a.qos == core.QoS1 {
-		c.heldQoS1++
+		c.held.qos1++
 	}
 	for _, s := range pressured {
 		s.WhenDrained(c)
 	}
-	if len(c.held) == 1 {
+	if len(c.held.acks) == 1 {
 		c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: c.cfg.AckHold})
 	}
 	return c.reply()
@@ -136,8 +139,8 @@ func (c *channel) acknowledge(a heldAck, pressured []core.Backlog) adapters.Repl
 // releaseHeld sends the held acknowledgements whose subscribers have
 // drained, or that have waited AckHold, in order.
 func (c *channel) releaseHeld(now time.Time) adapters.Replies {
-	for len(c.held) > 0 {
-		h := &c.held[0]
+	for c.heldCount() > 0 {
+		h := &c.held.acks[0]
 		waiting := false
 		timedOut := now.Sub(h.since) >= c.cfg.AckHold
 		for _, s := range h.waitFor {
@@ -157,16 +160,16 @@ func (c *channel) releaseHeld(now time.Time) adapters.Replies {
 		}
 		c.writeAck(*h)
 		if h.qos == core.QoS1 {
-			c.heldQoS1--
+			c.held.qos1--
 		}
-		c.held[0] = heldAck{}
-		c.held = c.held[1:]
+		c.held.acks[0] = heldAck{}
+		c.held.acks = c.held.acks[1:]
 	}
-	if len(c.held) == 0 {
-		c.held = nil
+	if c.heldCount() == 0 {
+		c.held = nil // give the memory back: an idle connection holds nothing
 		return c.reply()
 	}
-	c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: max(c.held[0].since.Add(c.cfg.AckHold).Sub(now), time.Millisecond)})
+	c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: max(c.held.acks[0].since.Add(c.cfg.AckHold).Sub(now), time.Millisecond)})
 	return c.reply()
 }
 
@@ -188,16 +191,21 @@ func (c *channel) resolveAlias(p *mq.Publish) (string, adapters.Replies, bool) {
 		return "", c.closeWith(mq.TopicAliasInvalid, ErrTopicAlias), false // [MQTT-3.3.2-9]
 	}
 	if p.Topic == "" {
-		t, ok := c.aliasesIn[alias]
+		var t string
+		ok := false
+		if c.aliases != nil {
+			t, ok = c.aliases.in[alias]
+		}
 		if !ok {
 			return "", c.closeWith(mq.ProtocolError, errors.New("mqtt: unknown topic alias")), false
 		}
 		return t, adapters.Replies{}, true
 	}
-	if c.aliasesIn == nil {
-		c.aliasesIn = make(map[uint16]string)
+	al := c.aliasMaps()
+	if al.in == nil {
+		al.in = make(map[uint16]string)
 	}
-	c.aliasesIn[alias] = p.Topic
+	al.in[alias] = p.Topic
 	return p.Topic, adapters.Replies{}, true
 }
 
@@ -260,9 +268,68 @@ func (c *channel) handlePubrec(p *mq.Pubrec) adapters.Replies {
 	code := mq.Success
 	if !c.sess.Rec(p.PacketID) {
 		code = mq.PacketIdentifierNotFound
+	} else if c.sess.Persistent() {
+		// The client forgets the packet id on PUBREL: the store must know
+		// the message is released first, or a crash would resend it as new.
+		c.park([]session.Delivery{{PacketID: p.PacketID, Release: true}})
+		return c.reply()
 	}
 	c.writeAckPacket(mq.TypePubrel, p.PacketID, code)
 	return c.reply()
+}
+
+// park holds deliveries of a persistent session until the store has
+// recorded what they change (a QoS 2 PUBLISH's packet id, a PUBREL), so that
+// after a crash the broker resends them with the identifiers the client
+// knows and exactly-once holds. Parked packets go out in order, before any
+// new delivery. Under node.persistence.fsync interval the wait is one
+// write(2) of the store's batch.
+func (c *channel) park(ds []session.Delivery) {
+	sc := c.scratch()
+	sc.parked = append(sc.parked, ds...)
+	t := c.sess.Durable()
+	if t == nil || !t.Pressured() {
+		c.flushParked(time.Now())
+		return
+	}
+	sc.wait = t
+	t.WhenDrained(c)
+}
+
+// flushParked writes the parked deliveries once the store has them; it
+// reports false while they still wait.
+func (c *channel) flushParked(now time.Time) bool {
+	sc := c.ds
+	if sc == nil || len(sc.parked) == 0 {
+		return true
+	}
+	if sc.wait != nil {
+		if sc.wait.Pressured() {
+			sc.wait.WhenDrained(c)
+			return false
+		}
+		sc.wait = nil
+	}
+	for i := range sc.parked {
+		c.writeDelivery(&sc.parked[i], now)
+		sc.parked[i] = session.Delivery{}
+	}
+	sc.parked = sc.parked[:0]
+	return true
+}
+
+// needsDurable reports whether a batch holds a first QoS 2 send of a
+// persistent session (see park).
+func (c *channel) needsDurable(ds []session.Delivery) bool {
+	if !c.sess.Persistent() {
+		return false
+	}
+	for i := range ds {
+		if ds[i].QoS == core.QoS2 && !ds[i].Release && !ds[i].Dup {
+			return true
+		}
+	}
+	return false
 }
 
 // HandleDeliver implements adapters.Channel.
@@ -278,11 +345,23 @@ func (c *channel) HandleDeliver() adapters.Replies {
 // whatever this call has written already.
 func (c *channel) deliver() adapters.Replies {
 	now := time.Now()
+	if !c.flushParked(now) {
+		return c.reply() // the store's wake brings us back
+	}
 	var more bool
 	var ds []session.Delivery
 	ds, more = c.sess.Take(c.deliveries(), now, c.cfg.DeliverBatch)
 	if len(ds) > 0 {
 		c.scratch().dbuf = ds
+	}
+	if c.needsDurable(ds) {
+		c.park(ds)
+		for i := range ds {
+			ds[i] = session.Delivery{}
+		}
+		r := c.reply()
+		r.More = more && len(c.ds.parked) == 0
+		return r
 	}
 	for i := range ds {
 		c.writeDelivery(&ds[i], now)
@@ -321,10 +400,10 @@ func (c *channel) writeDelivery(d *session.Delivery, now time.Time) {
 			}
 			pr.UserProperties = sc.users
 		}
-		if c.maxPacketOut > 0 && mq.Size(p, c.version) > c.maxPacketOut {
+		if c.maxPacketOut > 0 && mq.Size(p, c.version) > int(c.maxPacketOut) {
 			// Never send a client more than it accepts [MQTT-3.1.2-24]: the
 			// message is dropped for this client, as if acknowledged.
-			c.ev(c.log.Info()).Str("topic", m.Topic).Int("max_packet_size", c.maxPacketOut).Msg("delivery_dropped_too_large")
+			c.ev(c.log.Info()).Str("topic", m.Topic).Uint32("max_packet_size", c.maxPacketOut).Msg("delivery_dropped_too_large")
 			c.dropInflight(d)
 			return
 		}
@@ -340,19 +419,20 @@ func (c *channel) applyAliasOut(p *mq.Publish) {
 	if c.aliasOutMax == 0 {
 		return
 	}
-	if a, ok := c.aliasesOut[p.Topic]; ok {
+	al := c.aliasMaps()
+	if a, ok := al.out[p.Topic]; ok {
 		p.Properties.TopicAlias = a
 		p.Topic = ""
 		return
 	}
-	if len(c.aliasesOut) >= c.aliasOutMax {
+	if len(al.out) >= int(c.aliasOutMax) {
 		return // aliases spent: send the topic in full
 	}
-	if c.aliasesOut == nil {
-		c.aliasesOut = make(map[string]uint16)
+	if al.out == nil {
+		al.out = make(map[string]uint16)
 	}
-	a := uint16(len(c.aliasesOut) + 1)
-	c.aliasesOut[p.Topic] = a
+	a := uint16(len(al.out) + 1)
+	al.out[p.Topic] = a
 	p.Properties.TopicAlias = a
 }
 
@@ -364,4 +444,12 @@ func (c *channel) dropInflight(d *session.Delivery) {
 	case core.QoS2:
 		c.sess.RecFailed(d.PacketID)
 	}
+}
+
+// aliasMaps returns the connection's topic aliases, allocating them on first use.
+func (c *channel) aliasMaps() *aliasMaps {
+	if c.aliases == nil {
+		c.aliases = new(aliasMaps)
+	}
+	return c.aliases
 }

@@ -99,7 +99,8 @@ type Broker struct {
 	sys      *sys.Sys
 	msgID    atomic.Uint64
 	started  time.Time
-	store    store.Store // nil: nothing is persisted
+	store    store.Store     // nil: nothing is persisted
+	sessCfg  *session.Config // cfg.Session normalized, shared by every session
 
 	mu      sync.Mutex
 	clients map[string]*client // guarded by mu
@@ -136,6 +137,7 @@ func New(cfg Config, log zerolog.Logger) *Broker {
 		clients:  make(map[string]*client),
 		started:  time.Now(),
 		store:    cfg.Store,
+		sessCfg:  cfg.Session.Normalized(),
 	}
 	// Message ids stay increasing across restarts (stored shared bodies are
 	// keyed by id): they start from the wall clock in nanoseconds, which a
@@ -164,6 +166,12 @@ func (b *Broker) Start() { b.sys.Start() }
 // systemPublisher publishes the broker's own messages ($SYS), which are not
 // subject to the limits put on clients (retain_available, max_qos_allowed).
 type systemPublisher struct{ b *Broker }
+
+// Interested reports whether a $SYS topic has subscribers. A topic that
+// is not a valid name has none.
+func (p systemPublisher) Interested(topic string) bool {
+	return p.b.subs.Matches(topic)
+}
 
 func (p systemPublisher) Publish(m *core.Message) (int, error) {
 	res, err := p.b.publish(m, true)

@@ -45,6 +45,10 @@ type client struct {
 	will   *Will         // guarded by Broker.mu
 
 	disconnectedAt time.Time // guarded by Broker.mu; when conn last went nil
+	connectedAt    time.Time // guarded by Broker.mu; when conn was last bound
+	createdAt      time.Time // when the session was created
+	keepalive      time.Duration
+	cleanStart     bool // guarded by Broker.mu; the last connection's
 
 	expiryTimer *time.Timer // guarded by Broker.mu; ends an offline session
 	willTimer   *time.Timer // guarded by Broker.mu; a delayed will
@@ -96,10 +100,11 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 	}
 	present := c != nil
 	if c == nil {
-		c = &client{id: id, sess: session.New(id, b.cfg.Session)}
+		c = &client{id: id, sess: session.NewShared(id, b.sessCfg), createdAt: time.Now()}
 		b.clients[id] = c
 	}
 	c.info, c.conn, c.expiry, c.will = req.Client, req.Conn, expiry, req.Will
+	c.connectedAt, c.keepalive, c.cleanStart = time.Now(), req.Keepalive, req.CleanStart
 	if discard != nil {
 		b.forgetSession(discard) // before the new session's record is written
 	}
@@ -236,13 +241,7 @@ func (b *Broker) publishWill(w *Will) {
 // Kick closes a client's connection (an operator's request); it reports
 // whether the client was connected.
 func (b *Broker) Kick(clientID string, reason error) bool {
-	b.mu.Lock()
-	c := b.clients[clientID]
-	var conn Conn
-	if c != nil {
-		conn = c.conn
-	}
-	b.mu.Unlock()
+	conn := b.connOf(clientID)
 	if conn == nil {
 		return false
 	}

@@ -101,7 +101,7 @@ func (b *Broker) Restore() error {
 		}
 		c := &client{
 			id:             rec.ClientID,
-			sess:           session.Restore(rs, b.cfg.Session, b.store),
+			sess:           session.Restore(rs, b.sessCfg, b.store),
 			info:           &core.ClientInfo{ClientID: rec.ClientID, Username: rec.Username, Proto: rec.Proto},
 			expiry:         rec.Expiry,
 			disconnectedAt: at,

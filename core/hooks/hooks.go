@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/manifold-iot/manifold/core"
 )
@@ -29,6 +30,10 @@ func (d Decision) String() string {
 
 // ErrNotAuthorized is returned by Authenticate when the client is refused.
 var ErrNotAuthorized = errors.New("hooks: not authorized")
+
+// errBanned is Authenticate's answer for a banned client: both
+// ErrNotAuthorized and core.ErrBanned.
+var errBanned = fmt.Errorf("%w: %w", ErrNotAuthorized, core.ErrBanned)
 
 // Authorizer decides whether a client may publish to a topic or subscribe to
 // a filter. It must be safe for concurrent use and must not block.
@@ -66,6 +71,9 @@ func (ch *Chain) Authenticate(c *core.ClientInfo, password []byte) error {
 		case Allow:
 			return nil
 		case Deny:
+			if _, banned := a.(*Banned); banned {
+				return errBanned
+			}
 			return ErrNotAuthorized
 		}
 	}

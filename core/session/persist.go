@@ -45,8 +45,8 @@ func (s *Session) Persistent() bool { return s.durable.Load() }
 // Restore rebuilds a persistent session from what a store held at start:
 // its QoS 2 inflight window and inbound awaiting-PUBREL ids in memory, its
 // queue on disk, paged in once the client is back.
-func Restore(r *store.RestoredSession, cfg Config, st store.Store) *Session {
-	s := New(r.Record.ClientID, cfg)
+func Restore(r *store.RestoredSession, cfg *Config, st store.Store) *Session {
+	s := NewShared(r.Record.ClientID, cfg)
 	s.st = st
 	s.durable.Store(true)
 	s.nextSeq = r.LastSeq

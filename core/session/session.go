@@ -91,7 +91,7 @@ type Session struct {
 	ClientID string
 
 	mu          sync.Mutex
-	cfg         Config                    // guarded by mu
+	cfg         *Config                   // shared, read-only
 	queue       queue                     // guarded by mu
 	inflight    []*inflightEntry          // guarded by mu; in send order, acknowledged ones removed from the head
 	byID        map[uint16]*inflightEntry // guarded by mu
@@ -116,6 +116,12 @@ type Session struct {
 
 // New returns an empty, offline session.
 func New(clientID string, cfg Config) *Session {
+	return NewShared(clientID, cfg.Normalized())
+}
+
+// Normalized returns cfg with its zero values replaced by their defaults.
+// Pass the result to NewShared.
+func (cfg Config) Normalized() *Config {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 32
 	}
@@ -125,6 +131,13 @@ func New(clientID string, cfg Config) *Session {
 	if cfg.MemQueueLen <= 0 {
 		cfg.MemQueueLen = 1000
 	}
+	return &cfg
+}
+
+// NewShared is New for a configuration shared by many sessions (the
+// broker's): cfg comes from Normalized and must not change afterwards.
+// Sharing it keeps an idle session small.
+func NewShared(clientID string, cfg *Config) *Session {
 	return &Session{ClientID: clientID, cfg: cfg, window: cfg.MaxInflight}
 }
 

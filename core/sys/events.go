@@ -165,9 +165,13 @@ func (s *Sys) ClientUnsubscribed(ci *core.ClientInfo, filter string) {
 
 // event publishes one client event, on the caller's goroutine.
 func (s *Sys) event(ci *core.ClientInfo, name string, payload any) {
+	topic := s.eventTopic(ci, name)
+	if ic, ok := s.pub.(interestChecker); ok && !ic.Interested(topic) {
+		return // nobody listens: spare the JSON (a connect storm makes many)
+	}
 	body, err := json.Marshal(payload)
 	if err == nil {
-		_, err = s.pub.Publish(&core.Message{Topic: s.eventTopic(ci, name), Payload: body})
+		_, err = s.pub.Publish(&core.Message{Topic: topic, Payload: body})
 	}
 	if err != nil {
 		if e := s.log.Debug(); e.Enabled() {

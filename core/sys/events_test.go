@@ -222,3 +222,22 @@ func BenchmarkClientConnected(b *testing.B) {
 		s.ClientConnected(ci, info)
 	}
 }
+
+// listening is a recorder that says which topics have subscribers.
+type listening struct {
+	recorder
+	topics map[string]bool
+}
+
+func (l *listening) Interested(topic string) bool { return l.topics[topic] }
+
+func TestEventsNobodyListensToAreNotBuilt(t *testing.T) {
+	l := &listening{topics: map[string]bool{pre + "clients/b/connected": true}}
+	s := New(testConfig(), l, nil, zeroLog)
+	t.Cleanup(s.Stop)
+	s.ClientConnected(client("a"), ConnInfo{})
+	s.ClientConnected(client("b"), ConnInfo{})
+	if got := l.topics; len(l.on(pre+"clients/a/connected")) != 0 || len(l.on(pre+"clients/b/connected")) != 1 {
+		t.Fatalf("published %v with subscribers only on %v", l.all(), got)
+	}
+}

@@ -27,6 +27,13 @@ type Publisher interface {
 	Publish(*core.Message) (int, error)
 }
 
+// interestChecker is implemented by a Publisher that can tell whether a
+// topic has subscribers; client events nobody subscribes to are then not
+// built at all.
+type interestChecker interface {
+	Interested(topic string) bool
+}
+
 // StatsFunc returns the broker's current figures; it is called once per
 // Interval, from the Sys goroutine.
 type StatsFunc func() Snapshot

@@ -209,6 +209,21 @@ func (t *Trie[V]) Match(topic string) *Result[V] {
 	return r
 }
 
+// Matches reports whether any subscription matches topic. It reads the match
+// cache but does not fill it, so topics asked about once (a client's $SYS
+// event topic) do not push hot topics out.
+func (t *Trie[V]) Matches(topic string) bool {
+	if c := t.cache; c != nil {
+		if r := c.get(c.hash(topic), topic); r != nil {
+			return len(r.Subs) > 0 || len(r.Shared) > 0
+		}
+	}
+	t.mu.RLock()
+	r := t.match(topic)
+	t.mu.RUnlock()
+	return len(r.Subs) > 0 || len(r.Shared) > 0
+}
+
 // resultBox is a Result with room for a few subscriptions in the same
 // allocation: most topics match one to four.
 type resultBox[V comparable] struct {

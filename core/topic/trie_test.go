@@ -795,3 +795,24 @@ func TestTrieZeroValue(t *testing.T) {
 		t.Fatalf("Stats = %+v", s)
 	}
 }
+
+func TestMatchesDoesNotFillTheCache(t *testing.T) {
+	tr := NewTrie[int](Config{CacheSize: 64})
+	tr.Insert("a/+", "", 1)
+	tr.Insert("s/#", "g", 2)
+	for _, tc := range []struct {
+		topic string
+		want  bool
+	}{{"a/b", true}, {"a/b/c", false}, {"s/x", true}, {"$SYS/x", false}, {"b", false}} {
+		if got := tr.Matches(tc.topic); got != tc.want {
+			t.Errorf("Matches(%q) = %v, want %v", tc.topic, got, tc.want)
+		}
+	}
+	if n := tr.Stats().CacheEntries; n != 0 {
+		t.Errorf("Matches left %d cache entries, want 0", n)
+	}
+	tr.Match("a/b") // cached now; Matches reads the cached result
+	if !tr.Matches("a/b") {
+		t.Error("Matches(a/b) false once cached")
+	}
+}

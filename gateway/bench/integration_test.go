@@ -28,7 +28,17 @@ func startBroker(t *testing.T, key string) (string, int) {
 	cfg.Listeners.WS["default"].Enable = key == "ws:default"
 	cfg.Dashboard.Listeners.HTTP.Enable = false
 	cfg.Authorization.Sources = nil
+	noGateways(cfg)
 	return startConfigured(t, cfg, key)
+}
+
+// noGateways turns off the datagram and raw gateways, whose default ports
+// parallel tests would share.
+func noGateways(cfg *config.Config) {
+	cfg.Gateway.MQTTSN.Enable = false
+	cfg.Gateway.CoAP.Enable = false
+	cfg.Gateway.LwM2M.Enable = false
+	cfg.Gateway.Raw.Enable = false
 }
 
 // startConfigured runs an in-process Manifold with cfg and returns the host
@@ -230,6 +240,7 @@ func TestPubSubOverTLS(t *testing.T) {
 			cfg.Listeners.WS["default"].Enable = false
 			cfg.Dashboard.Listeners.HTTP.Enable = false
 			cfg.Authorization.Sources = nil
+			noGateways(cfg)
 			certs := func(o *config.SSLOptions) {
 				o.Certfile = filepath.Join(dir, "cert.pem")
 				o.Keyfile = filepath.Join(dir, "key.pem")

@@ -32,9 +32,9 @@ type Config struct {
 	Dashboard DashboardConfig `yaml:"dashboard"`
 	// APIKey configures API keys.
 	APIKey APIKeyConfig `yaml:"api_key"`
-	// Gateway holds the protocol gateways (stomp today; mqttsn, coap,
-	// lwm2m and exproto as they arrive). Load keeps a name without a typed
-	// config raw in Gateway.Other; the server rejects it.
+	// Gateway holds the protocol gateways (stomp, mqttsn, coap, lwm2m and
+	// raw). Load keeps a name without a typed config raw in Gateway.Other;
+	// the server rejects it.
 	Gateway GatewaysConfig `yaml:"gateway"`
 }
 
@@ -74,6 +74,21 @@ type LogConfig struct {
 	Level LogLevel `yaml:"level" oneof:"debug|info|warning|error"`
 	// Format is json, console, or auto (console on a terminal, JSON otherwise).
 	Format string `yaml:"format" oneof:"auto|json|console"`
+	// File writes the log to a file with size-based rotation (always on for
+	// `manifold start -d`).
+	File LogFileConfig `yaml:"file"`
+}
+
+// LogFileConfig controls the log file (log.file.*).
+type LogFileConfig struct {
+	// Enable writes the log to Path instead of standard error.
+	Enable bool `yaml:"enable"`
+	// Path is the log file; relative to the working directory, like node.data_dir.
+	Path string `yaml:"path"`
+	// RotationSize rotates the file once it would grow past this size.
+	RotationSize ByteSize `yaml:"rotation_size" range:"1024.."`
+	// RotationCount is how many rotated files (path.1 … path.N) are kept.
+	RotationCount int `yaml:"rotation_count" range:"1..128"`
 }
 
 // ListenersConfig holds the MQTT listeners by kind, each kind a map from
@@ -417,6 +432,8 @@ type DashboardConfig struct {
 	DefaultUsername string `yaml:"default_username"`
 	// DefaultPassword is that administrator's first password (change it).
 	DefaultPassword string `yaml:"default_password"`
+	// TokenExpiredTime is how long a login token is valid.
+	TokenExpiredTime Duration `yaml:"token_expired_time" range:"1s.."`
 }
 
 // DashboardListeners holds the dashboard's listeners.
@@ -447,7 +464,9 @@ func Default() *Config {
 		Node: NodeConfig{Name: "manifold@127.0.0.1", DataDir: "data", Persistence: PersistenceConfig{
 			Enable: true, Fsync: "interval", SyncInterval: Duration(100 * time.Millisecond), MemQueueLen: 1000,
 		}},
-		Log: LogConfig{Level: LogInfo, Format: "auto"},
+		Log: LogConfig{Level: LogInfo, Format: "auto", File: LogFileConfig{
+			Path: "log/manifold.log", RotationSize: 50 << 20, RotationCount: 10,
+		}},
 		Listeners: ListenersConfig{
 			TCP: map[string]*TCPListener{"default": {}},
 			SSL: map[string]*SSLListener{"default": {}},
@@ -488,9 +507,10 @@ func Default() *Config {
 			Sources:    []AuthzSource{{Type: "file", Enable: true, Path: "acl.conf"}},
 		},
 		Dashboard: DashboardConfig{
-			Listeners:       DashboardListeners{HTTP: HTTPListener{Enable: true, Bind: "0.0.0.0:18083"}},
-			DefaultUsername: "admin",
-			DefaultPassword: "public",
+			Listeners:        DashboardListeners{HTTP: HTTPListener{Enable: true, Bind: "0.0.0.0:18083"}},
+			DefaultUsername:  "admin",
+			DefaultPassword:  "public",
+			TokenExpiredTime: Duration(60 * time.Minute),
 		},
 		Gateway: defaultGateways(),
 	}
@@ -531,6 +551,21 @@ func (c *Config) resolvePaths() {
 	}
 	for _, l := range c.Gateway.STOMP.Listeners.SSL {
 		c.resolveSSL(&l.SSLOptions)
+	}
+	for _, l := range c.Gateway.Raw.Listeners.SSL {
+		c.resolveSSL(&l.SSLOptions)
+	}
+	for _, l := range c.Gateway.MQTTSN.Listeners.DTLS {
+		l.PSKAuthentication.InitFile = c.ResolvePath(l.PSKAuthentication.InitFile)
+		o := &l.DTLSOptions
+		o.Certfile, o.Keyfile, o.Cacertfile = c.ResolvePath(o.Certfile), c.ResolvePath(o.Keyfile), c.ResolvePath(o.Cacertfile)
+	}
+	for _, l := range c.Gateway.CoAP.Listeners.DTLS {
+		l.Certfile, l.Keyfile, l.Cacertfile = c.ResolvePath(l.Certfile), c.ResolvePath(l.Keyfile), c.ResolvePath(l.Cacertfile)
+	}
+	c.Gateway.LwM2M.XMLDir = c.ResolvePath(c.Gateway.LwM2M.XMLDir)
+	for _, l := range c.Gateway.LwM2M.Listeners.DTLS {
+		l.Certfile, l.Keyfile, l.Cacertfile = c.ResolvePath(l.Certfile), c.ResolvePath(l.Keyfile), c.ResolvePath(l.Cacertfile)
 	}
 	for i := range c.Authorization.Sources {
 		c.Authorization.Sources[i].Path = c.ResolvePath(c.Authorization.Sources[i].Path)

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"sort"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -15,6 +14,14 @@ type GatewaysConfig struct {
 	// STOMP is the STOMP gateway: TCP, TLS, and WebSocket plus SockJS on
 	// an HTTP listener.
 	STOMP StompGateway `yaml:"stomp"`
+	// MQTTSN is the MQTT-SN gateway: UDP and DTLS.
+	MQTTSN MQTTSNGateway `yaml:"mqttsn"`
+	// CoAP is the CoAP gateway: UDP and DTLS.
+	CoAP CoAPGateway `yaml:"coap"`
+	// LwM2M is the LwM2M gateway: UDP and DTLS.
+	LwM2M LwM2MGateway `yaml:"lwm2m"`
+	// Raw is the raw TCP/UDP gateway (EMQX's exproto, without gRPC).
+	Raw RawGateway `yaml:"raw"`
 	// Other holds the sections of gateway names without a typed config,
 	// each under its name.
 	Other map[string]Section `yaml:"-" config:"rest"`
@@ -112,7 +119,11 @@ func defaultGateways() GatewaysConfig {
 				HTTP: map[string]*GatewayHTTPListener{"default": http},
 			},
 		},
-		Other: map[string]Section{},
+		MQTTSN: defaultMQTTSN(),
+		CoAP:   defaultCoAP(),
+		LwM2M:  defaultLwM2M(),
+		Raw:    defaultRaw(),
+		Other:  map[string]Section{},
 	}
 }
 
@@ -133,37 +144,44 @@ func (r GatewayListenerRef) Key() string {
 func (r GatewayListenerRef) ID() string { return r.Gateway + ":" + r.Kind + ":" + r.Name }
 
 // EnabledGatewayListeners returns the enabled listeners of the enabled
-// gateways, sorted by gateway, kind (tcp, ssl, http) and name.
+// gateways: stomp (tcp, ssl, http), then coap (udp, dtls), lwm2m (udp,
+// dtls), mqttsn (udp, dtls) and raw (tcp, ssl, udp), each kind sorted by name.
 func (c *Config) EnabledGatewayListeners() []GatewayListenerRef {
 	var refs []GatewayListenerRef
-	add := func(gw, kind string, names []string, get func(string) *Listener) {
-		sort.Strings(names)
-		for _, n := range names {
-			if l := get(n); l != nil && l.Enable {
-				refs = append(refs, GatewayListenerRef{Gateway: gw, Kind: kind, Name: n, Bind: l.Bind})
+	if st := &c.Gateway.STOMP; st.Enable {
+		refs = appendEnabled(refs, "stomp", KindTCP, st.Listeners.TCP, func(l *TCPListener) *Listener { return &l.Listener })
+		refs = appendEnabled(refs, "stomp", KindSSL, st.Listeners.SSL, func(l *SSLListener) *Listener { return &l.Listener })
+		refs = appendEnabled(refs, "stomp", KindHTTP, st.Listeners.HTTP, func(l *GatewayHTTPListener) *Listener { return &l.Listener })
+	}
+	if co := &c.Gateway.CoAP; co.Enable {
+		refs = appendEnabled(refs, "coap", KindUDP, co.Listeners.UDP, func(l *CoAPUDPListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
+		refs = appendEnabled(refs, "coap", KindDTLS, co.Listeners.DTLS, func(l *CoAPDTLSListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
+	}
+	if lw := &c.Gateway.LwM2M; lw.Enable {
+		refs = appendEnabled(refs, "lwm2m", KindUDP, lw.Listeners.UDP, func(l *CoAPUDPListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
+		refs = appendEnabled(refs, "lwm2m", KindDTLS, lw.Listeners.DTLS, func(l *CoAPDTLSListener) *Listener { return &Listener{Enable: l.Enable, Bind: l.Bind} })
+	}
+	if sn := &c.Gateway.MQTTSN; sn.Enable {
+		refs = appendEnabled(refs, "mqttsn", KindUDP, sn.Listeners.UDP, (*GatewayUDPListener).listener)
+		refs = appendEnabled(refs, "mqttsn", KindDTLS, sn.Listeners.DTLS, (*MQTTSNDTLSListener).listener)
+	}
+	if raw := &c.Gateway.Raw; raw.Enable {
+		refs = appendEnabled(refs, "raw", KindTCP, raw.Listeners.TCP, func(l *RawTCPListener) *Listener { return &l.Listener })
+		refs = appendEnabled(refs, "raw", KindSSL, raw.Listeners.SSL, func(l *RawSSLListener) *Listener { return &l.Listener })
+		refs = appendEnabled(refs, "raw", KindUDP, raw.Listeners.UDP, func(l *RawUDPListener) *Listener { return l.listener() })
+	}
+	return refs
+}
+
+// appendEnabled appends the enabled listeners of one kind of gateway gw,
+// sorted by name; common reads a listener's enable and bind.
+func appendEnabled[L any](refs []GatewayListenerRef, gw, kind string, ls map[string]*L, common func(*L) *Listener) []GatewayListenerRef {
+	for _, n := range sortedKeys(ls) {
+		if l := ls[n]; l != nil {
+			if cl := common(l); cl.Enable {
+				refs = append(refs, GatewayListenerRef{Gateway: gw, Kind: kind, Name: n, Bind: cl.Bind})
 			}
 		}
-	}
-	if st := &c.Gateway.STOMP; st.Enable {
-		ls := &st.Listeners
-		add("stomp", KindTCP, sortedKeys(ls.TCP), func(n string) *Listener {
-			if l := ls.TCP[n]; l != nil {
-				return &l.Listener
-			}
-			return nil
-		})
-		add("stomp", KindSSL, sortedKeys(ls.SSL), func(n string) *Listener {
-			if l := ls.SSL[n]; l != nil {
-				return &l.Listener
-			}
-			return nil
-		})
-		add("stomp", KindHTTP, sortedKeys(ls.HTTP), func(n string) *Listener {
-			if l := ls.HTTP[n]; l != nil {
-				return &l.Listener
-			}
-			return nil
-		})
 	}
 	return refs
 }
@@ -175,12 +193,17 @@ const KindHTTP = "http"
 // of Other under their names, as in the file.
 func (g GatewaysConfig) MarshalYAML() (any, error) {
 	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	var kn, vn yaml.Node
-	kn.SetString("stomp")
-	if err := vn.Encode(g.STOMP); err != nil {
-		return nil, err
+	for _, gw := range []struct {
+		name string
+		v    any
+	}{{"stomp", g.STOMP}, {"mqttsn", g.MQTTSN}, {"coap", g.CoAP}, {"lwm2m", g.LwM2M}, {"raw", g.Raw}} {
+		var kn, vn yaml.Node
+		kn.SetString(gw.name)
+		if err := vn.Encode(gw.v); err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, &kn, &vn)
 	}
-	n.Content = append(n.Content, &kn, &vn)
 	for _, name := range sortedKeys(g.Other) {
 		var k, v yaml.Node
 		k.SetString(name)

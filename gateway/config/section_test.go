@@ -124,14 +124,14 @@ func TestSectionDecodeWarnings(t *testing.T) {
 }
 
 func TestSectionEdges(t *testing.T) {
-	path := writeConfig(t, "gateway:\n  exproto:\n  coap: {}\n")
+	path := writeConfig(t, "gateway:\n  exproto:\n  ocpp: {}\n")
 	cfg, _ := mustLoad(t, path, nil)
 	tests := []struct {
 		name string
 		run  func(t *testing.T)
 	}{
 		{"present but empty sections exist", func(t *testing.T) {
-			for _, name := range []string{"exproto", "coap"} {
+			for _, name := range []string{"exproto", "ocpp"} {
 				s, ok := cfg.Gateway.Other[name]
 				if !ok || !s.IsZero() || s.Key() != "gateway."+name {
 					t.Errorf("gateway.%s = %+v, present %v", name, s, ok)
@@ -151,11 +151,11 @@ func TestSectionEdges(t *testing.T) {
 			}
 		}},
 		{"decode needs a pointer", func(t *testing.T) {
-			if err := cfg.Gateway.Other["coap"].Decode(defaultStomp()); err == nil {
+			if err := cfg.Gateway.Other["ocpp"].Decode(defaultStomp()); err == nil {
 				t.Error("Decode of a non-pointer succeeded")
 			}
 			var nilPtr *stompTestConfig
-			if err := cfg.Gateway.Other["coap"].Decode(nilPtr); err == nil {
+			if err := cfg.Gateway.Other["ocpp"].Decode(nilPtr); err == nil {
 				t.Error("Decode of a nil pointer succeeded")
 			}
 		}},

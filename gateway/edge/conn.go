@@ -43,7 +43,7 @@ type conn struct {
 	ready      bool  // in ls.ready (deferred to the loop's next I/O pass)
 	framed     bool  // a frame was decoded: the idle timer is off
 	reason     error // why the edge or the channel closes the connection
-	lingerEnd  time.Time
+	lingerEnd  int64 // nanoseconds since the loop's epoch
 	timers     []*timerEntry
 	idle       *timerEntry
 	hs         *timerEntry // WebSocket handshake deadline
@@ -325,7 +325,7 @@ func (c *conn) beginClose(reason error, now bool) bool {
 			return true
 		}
 	} else {
-		c.lingerEnd = time.Now().Add(closeLinger)
+		c.lingerEnd = int64(time.Since(c.ls.epoch) + closeLinger)
 	}
 	c.ls.park(c, pollInterval)
 	return false
@@ -338,7 +338,7 @@ func (c *conn) halfClose() bool {
 		return false
 	}
 	c.halfClosed = true
-	c.lingerEnd = time.Now().Add(peerCloseWait)
+	c.lingerEnd = int64(time.Since(c.ls.epoch) + peerCloseWait)
 	return true
 }
 
@@ -363,7 +363,7 @@ func (c *conn) resume(now time.Time) {
 			}
 		} else if c.gc.OutboundBuffered() == 0 && !c.awaitPeer {
 			c.closeNow()
-		} else if !now.Before(c.lingerEnd) {
+		} else if int64(now.Sub(c.ls.epoch)) >= c.lingerEnd {
 			c.s.log.Debug().Err(ErrLingerTimeout).Stringer("peer", c.gc.RemoteAddr()).Msg("close_linger_expired")
 			c.closeNow()
 		} else {

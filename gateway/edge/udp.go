@@ -35,6 +35,9 @@ type UDPConfig struct {
 	// Name is the listener's name ("udp:default"); ConnInfo.Listener, the
 	// "listener" log field, and the config key in errors.
 	Name string `yaml:"name"`
+	// Key, when set, is the config key path errors name
+	// ("gateway.mqttsn.listeners.udp.default"); else it derives from Name.
+	Key string `yaml:"-"`
 	// Bind is host:port ("0.0.0.0:1884", "127.0.0.1:0"); udp4:// or udp6://
 	// selects the family. gnet sets SO_REUSEPORT on UDP sockets, so a busy
 	// port is not reported as an error.
@@ -63,6 +66,9 @@ func (c UDPConfig) withDefaults() UDPConfig {
 }
 
 func (c UDPConfig) key() string {
+	if c.Key != "" {
+		return c.Key
+	}
 	return "listeners." + strings.ReplaceAll(c.Name, ":", ".")
 }
 

@@ -40,6 +40,9 @@ type DTLSConfig struct {
 	// Name is the listener's name ("dtls:default"): ConnInfo.Listener, the
 	// "listener" log field, the config key in errors.
 	Name string
+	// Key, when set, is the config key path errors name
+	// ("gateway.mqttsn.listeners.dtls.default"); else it derives from Name.
+	Key string
 	// Bind is host:port ("0.0.0.0:1885", "127.0.0.1:0").
 	Bind string
 	// MaxConnections bounds concurrent associations; 0 means the default.
@@ -60,7 +63,12 @@ type DTLSConfig struct {
 	FailIfNoPeerCert bool
 }
 
-func (c DTLSConfig) key() string { return "listeners." + strings.ReplaceAll(c.Name, ":", ".") }
+func (c DTLSConfig) key() string {
+	if c.Key != "" {
+		return c.Key
+	}
+	return "listeners." + strings.ReplaceAll(c.Name, ":", ".")
+}
 
 // Validate checks the config; errors name the key.
 func (c DTLSConfig) Validate() error {

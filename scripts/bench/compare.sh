@@ -25,7 +25,7 @@
 # the settings PERFORMANCE.md gives (max_queued_messages 1000000,
 # max_inflight_messages 1000, persistence false); Manifold from bin/manifold
 # (built when missing) with configs/manifold.yaml's defaults except: one TCP
-# listener on loopback, WebSocket listener and dashboard off, no ACL file,
+# listener on loopback, WebSocket listener, gateways and dashboard off, no ACL file,
 # log level warning, and the peer's queue settings (mqtt.max_inflight 1000,
 # mqtt.max_mqueue_len 1000000) so both brokers queue the same amount.
 #
@@ -130,6 +130,7 @@ listeners:
 dashboard: {listeners: {http: {enable: false}}}
 authorization: {sources: []}
 mqtt: {max_inflight: 1000, max_mqueue_len: 1000000}
+gateway: {stomp: {enable: false}, coap: {enable: false}, lwm2m: {enable: false}, mqttsn: {enable: false}, raw: {enable: false}}
 CONF
 
 start_broker() { # $1 = manifold | mosquitto; sets broker_pid and port

@@ -40,7 +40,7 @@ type Store struct {
 	log  zerolog.Logger
 
 	fullLogged atomic.Int64 // unix nanos of the last store_full_message_dropped
-	fs   *walFS
+	fs         *walFS
 
 	mu           sync.Mutex
 	notFull      sync.Cond // signalled when the writer takes the pending ops

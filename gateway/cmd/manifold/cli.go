@@ -35,7 +35,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"start", "run the broker in the foreground (-c FILE)", runStart},
+		{"start", "run the broker in the foreground, or in the background with -d (-c FILE)", runStart},
+		{"stop", "stop the node started in this data dir (graceful)", runStop},
+		{"status", "show whether the node runs: exit 0 when it does, 1 when not", runStatus},
+		{"ctl", "operate the running node: clients, subscriptions, banned, … (ctl -h)", runCtl},
 		{"version", "print the version and exit", runVersion},
 		{"bench", "MQTT load generator: pub | sub | pubsub | conn (bench -help)", runBench},
 		{"help", "show this help", nil},
@@ -84,13 +87,15 @@ func runVersion(_, _ []string, stdout, _ io.Writer) int {
 	return exitOK
 }
 
-func runStart(args, environ []string, _, stderr io.Writer) int {
+func runStart(args, environ []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("start", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("c", "", "configuration `file` (YAML); defaults only when empty")
+	cfgPath := fs.String("c", "", "configuration `file` (YAML); default "+defaultConfigFile+" when it exists, else built-in defaults")
+	daemon := fs.Bool("d", false, "run in the background, logging to log.file.path")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: manifold start [-c FILE]")
-		fmt.Fprintln(stderr, "Runs the broker in the foreground until SIGINT or SIGTERM.")
+		fmt.Fprintln(stderr, "Usage: manifold start [-d] [-c FILE]")
+		fmt.Fprintln(stderr, "Runs the broker in the foreground until SIGINT or SIGTERM; with -d in the")
+		fmt.Fprintln(stderr, "background (pid file in node.data_dir; stop it with `manifold stop`).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -104,12 +109,31 @@ func runStart(args, environ []string, _, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	*cfgPath = configPath(*cfgPath)
 	cfg, warnings, err := config.Load(*cfgPath, environ)
 	if err != nil {
 		fmt.Fprintf(stderr, "manifold: %v\n", err)
 		return exitUsage
 	}
-	log, err := logging.New(stderr, string(cfg.Log.Level), string(cfg.Log.Format))
+	if *daemon {
+		return daemonize(*cfgPath, cfg, environ, stdout, stderr)
+	}
+	var logOut io.Writer = stderr
+	if f := cfg.Log.File; f.Enable {
+		rf, err := logging.OpenRotating(f.Path, int64(f.RotationSize), f.RotationCount)
+		if err != nil {
+			fmt.Fprintf(stderr, "manifold: %v\n", err)
+			return exitUsage
+		}
+		defer rf.Close()
+		logOut = rf
+	}
+	// The logger logs everything the process-wide level allows, so that
+	// `manifold ctl log set-level` can change it at run time.
+	log, err := logging.New(logOut, "debug", string(cfg.Log.Format))
+	if err == nil {
+		err = logging.SetLevel(string(cfg.Log.Level))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "manifold: %v\n", err)
 		return exitUsage
@@ -124,6 +148,12 @@ func runStart(args, environ []string, _, stderr io.Writer) int {
 		log.Error().Err(err).Msg("server_config_invalid")
 		return exitUsage
 	}
+	if err := writePidFile(cfg); err != nil {
+		log.Error().Err(err).Msg("pid_file_failed")
+		_ = srv.Shutdown(context.Background())
+		return exitFailed
+	}
+	defer removePidFile(cfg)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := srv.Run(ctx); err != nil {
@@ -131,6 +161,22 @@ func runStart(args, environ []string, _, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// defaultConfigFile is read when -c is not given and it exists in the
+// working directory (the repository's layout: `make build && bin/manifold start -d`).
+const defaultConfigFile = "configs/manifold.yaml"
+
+// configPath is -c's value, or defaultConfigFile when -c was not given and
+// that file exists.
+func configPath(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if _, err := os.Stat(defaultConfigFile); err == nil {
+		return defaultConfigFile
+	}
+	return ""
 }
 
 // runBench is `manifold bench`: the load generator lives in gateway/bench.

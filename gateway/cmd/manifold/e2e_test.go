@@ -105,6 +105,11 @@ func TestE2EStartLogsListenersAndStopsOnSignal(t *testing.T) {
 				"MANIFOLD_LISTENERS__WS__DEFAULT__BIND=127.0.0.1:0", "MANIFOLD_DASHBOARD__LISTENERS__HTTP__BIND=127.0.0.1:0",
 				"MANIFOLD_GATEWAY__STOMP__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
 				"MANIFOLD_GATEWAY__STOMP__LISTENERS__HTTP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__MQTTSN__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__COAP__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__LWM2M__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__RAW__LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
+				"MANIFOLD_GATEWAY__RAW__LISTENERS__UDP__DEFAULT__BIND=127.0.0.1:0",
 				"MANIFOLD_NODE__DATA_DIR="+t.TempDir()) // not data/ beside the test
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
@@ -169,6 +174,9 @@ func TestE2EBadConfigExitsBeforeStarting(t *testing.T) {
 	}{
 		{"typo in the file", []string{"start", "-c", typo}, nil, []string{"typo.yaml:4", "mqtt.max_inflght", "unknown key"}},
 		{"bad value from the environment", []string{"start", "-c", shippedConfig(t)}, []string{"MANIFOLD_MQTT__MAX_INFLIGHT=abc"}, []string{"MANIFOLD_MQTT__MAX_INFLIGHT", "mqtt.max_inflight"}},
+		{"lwm2m object definitions missing", []string{"start", "-c", shippedConfig(t)}, []string{"MANIFOLD_GATEWAY__LWM2M__XML_DIR=/nonexistent/lwm2m",
+			"MANIFOLD_NODE__DATA_DIR=" + t.TempDir()}, // the store opens before the gateways load
+			[]string{"gateway.lwm2m.xml_dir", "/nonexistent/lwm2m"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,7 +205,8 @@ func TestE2EUnknownEnvVariableIsAWarning(t *testing.T) {
 	cmd := exec.Command(binPath, "start", "-c", shippedConfig(t))
 	cmd.Env = append(os.Environ(), "MANIFOLD_MQTT__NO_SUCH_KEY=1", "MANIFOLD_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:0",
 		"MANIFOLD_LISTENERS__WS__DEFAULT__ENABLE=false", "MANIFOLD_DASHBOARD__LISTENERS__HTTP__ENABLE=false",
-		"MANIFOLD_GATEWAY__STOMP__ENABLE=false", "MANIFOLD_NODE__DATA_DIR="+t.TempDir())
+		"MANIFOLD_GATEWAY__STOMP__ENABLE=false", "MANIFOLD_GATEWAY__MQTTSN__ENABLE=false", "MANIFOLD_GATEWAY__COAP__ENABLE=false",
+		"MANIFOLD_GATEWAY__LWM2M__ENABLE=false", "MANIFOLD_GATEWAY__RAW__ENABLE=false", "MANIFOLD_NODE__DATA_DIR="+t.TempDir())
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
