@@ -45,6 +45,8 @@ func testConfig(t *testing.T) *config.Config {
 	cfg.Gateway.CoAP.Listeners.UDP["default"].Bind = "127.0.0.1:0"
 	cfg.Gateway.Raw.Listeners.TCP["default"].Bind = "127.0.0.1:0"
 	cfg.Gateway.Raw.Listeners.UDP["default"].Bind = "127.0.0.1:0"
+	cfg.Gateway.LwM2M.Listeners.UDP["default"].Bind = "127.0.0.1:0"
+	cfg.Gateway.LwM2M.XMLDir = "../../configs/lwm2m"
 	cfg.SysTopics.SysEventMessages = config.SysEventMessages{}
 	return cfg
 }

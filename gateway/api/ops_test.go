@@ -330,7 +330,7 @@ func TestListenersAndGateways(t *testing.T) {
 			t.Errorf("gateway %+v", g)
 		}
 	}
-	if fmt.Sprint(names) != "[coap mqttsn raw stomp]" {
+	if fmt.Sprint(names) != "[coap lwm2m mqttsn raw stomp]" {
 		t.Fatalf("gateways %v", names)
 	}
 	var p page[clientRow]
