@@ -285,20 +285,34 @@ func TestE2EStompPythonOverTLS(t *testing.T) {
 		"MANIFOLD_GATEWAY__STOMP__LISTENERS__SSL__DEFAULT__SSL_OPTIONS__CACERTFILE="+certs+"/cacert.pem",
 	)
 	host, port, _ := strings.Cut(b.stompAddr(t, "ssl"), ":")
-	cmd := exec.Command(py, "-m", "stomp", "-H", host, "-P", port, "-S", "1.2", "--ssl", "--ssl-ca-file", certs+"/cacert.pem")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
+	// stomp.py 8.0.0's command-line client now and then opens its TLS
+	// connections and closes them without sending CONNECT (seen in about one
+	// run in five, with the library itself connecting every time): a run
+	// that never connects is tried again, at most three times.
+	var out *lockedBuffer
+	for attempt := 1; attempt <= 3; attempt++ {
+		cmd := exec.Command(py, "-m", "stomp", "-H", host, "-P", port, "-S", "1.2", "--ssl", "--ssl-ca-file", certs+"/cacert.pem")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(stdin, "subscribe tls/x\nsend tls/x over tls\n")
+		got := eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "over tls") })
+		_, _ = io.WriteString(stdin, "exit\n")
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if got {
+			return
+		}
+		if strings.Contains(out.String(), "CONNECTED") || strings.Contains(out.String(), "onconnected") {
+			break // it connected and still missed the message: that is ours
+		}
+		t.Logf("attempt %d: python stomp CLI never connected; output:\n%s", attempt, out.String())
 	}
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	_, _ = io.WriteString(stdin, "subscribe tls/x\nsend tls/x over tls\n")
-	if !eventually(t, 10*time.Second, func() bool { return strings.Contains(out.String(), "over tls") }) {
-		t.Fatalf("python over TLS did not get its message; output:\n%s\nbroker log:\n%s", out.String(), b.logs.String())
-	}
-	_, _ = io.WriteString(stdin, "exit\n")
+	t.Fatalf("python over TLS did not get its message; output:\n%s\nbroker log:\n%s", out.String(), b.logs.String())
 }
