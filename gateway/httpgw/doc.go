@@ -17,7 +17,9 @@
 // carries text only, so its channels are told (ConnInfo.TextOnly) and refuse
 // binary bodies themselves. Notify and Post only set state and wake the
 // owner; timers are one time.Timer per session aimed at the earliest
-// deadline.
+// deadline. The owner loop (Handle side, timers, applying Replies) is
+// gateway/internal/chanrun's Runner, shared with the TLS and DTLS listeners;
+// this package keeps only what is particular to WebSocket and SockJS.
 //
 // Bounds: MaxInboundBuffered caps the unread bytes of a session; a write
 // that blocks longer than SendTimeout closes a WebSocket (SockJS queues

@@ -27,7 +27,9 @@
 // events one at a time: bytes from the reader, Notify and Post (which only
 // set state and wake the owner through a one-slot channel), and the
 // channel's timers (one time.Timer aimed at the earliest deadline). Only
-// the owner calls the channel, so its methods never run concurrently, and
+// the owner calls the channel (the owner loop is gateway/internal/chanrun's
+// Runner, shared with the DTLS listener and gateway/httpgw), so its methods
+// never run concurrently, and
 // only the owner writes to the socket. After the channel asked to shut down
 // (or the listener chose to close) no method but Close is called; Close is
 // called exactly once, by the owner, last, with nil for a clean end (EOF, a
