@@ -86,12 +86,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%smax_clients: must be positive", p)
 	case c.MaxObservations <= 0:
 		return fmt.Errorf("%smax_observations: must be positive", p)
-	case c.MaxBodySize < 16:
-		return fmt.Errorf("%smax_body_size: must be at least 16", p)
-	case c.AckTimeout <= 0:
-		return fmt.Errorf("%sack_timeout: must be positive", p)
-	case c.MaxRetransmit < 1 || c.MaxRetransmit > 20:
-		return fmt.Errorf("%smax_retransmit: must be 1..20", p)
+	}
+	if err := coapnet.ValidateTransport(p, c.MaxBodySize, c.AckTimeout, c.MaxRetransmit); err != nil {
+		return err
 	}
 	return c.Listeners.Validate(p)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -77,12 +76,7 @@ func (s *Server) ListenAndServe() error {
 
 // Addr is the bound address of a listener ("udp:default", "dtls:default"),
 // or nil.
-func (s *Server) Addr(listener string) net.Addr {
-	if s.net == nil {
-		return nil
-	}
-	return s.net.Addr(listener)
-}
+func (s *Server) Addr(listener string) net.Addr { return s.net.Addr(listener) }
 
 // Shutdown closes the listeners and disconnects every client from the core.
 func (s *Server) Shutdown() {
@@ -179,12 +173,7 @@ func reply(code codes.Code, diag string) response {
 // serveCoAP is the coapnet.Handler: it adapts go-coap's request to handle.
 func (s *Server) serveCoAP(w *coapnet.ResponseWriter, m *pool.Message) {
 	cc := w.Conn()
-	r := &request{msg: m, cc: cc, listener: coapnet.Listener(cc)}
-	if a, ok := cc.RemoteAddr().(*net.UDPAddr); ok {
-		r.peer = a.AddrPort()
-	} else if ap, err := netip.ParseAddrPort(cc.RemoteAddr().String()); err == nil {
-		r.peer = ap
-	}
+	r := &request{msg: m, cc: cc, listener: coapnet.Listener(cc), peer: coapnet.Peer(cc)}
 	ctx := m.Context()
 	r.afterOK = func(f func()) bool { return responsewriter.AfterWrite(ctx, f) }
 	resp := s.handle(r)
@@ -219,14 +208,11 @@ func (s *Server) handle(r *request) response {
 	if m.Code() < codes.GET || m.Code() > codes.IPATCH {
 		return reply(codes.BadRequest, "not a request")
 	}
-	segs, err := pathSegments(m)
+	segs, err := coapnet.PathSegments(m)
 	if err != nil {
 		return s.bad(r, codes.BadOption, "bad Uri-Path", err)
 	}
-	q, err := parseQuery(m)
-	if err != nil {
-		return s.bad(r, codes.BadRequest, "bad Uri-Query", err)
-	}
+	q := query(coapnet.Query(m))
 	switch {
 	case len(segs) == 2 && segs[0] == ".well-known" && segs[1] == "core":
 		if m.Code() != codes.GET {
@@ -256,37 +242,8 @@ func (s *Server) bad(r *request, code codes.Code, diag string, err error) respon
 	return reply(code, diag)
 }
 
-func pathSegments(m *pool.Message) ([]string, error) {
-	var segs []string
-	for _, o := range m.Options() {
-		if o.ID == message.URIPath {
-			segs = append(segs, string(o.Value))
-		}
-	}
-	for _, sg := range segs {
-		if strings.ContainsRune(sg, 0) {
-			return nil, errors.New("NUL in path")
-		}
-	}
-	return segs, nil
-}
-
 // query is a request's Uri-Query options as key → value (the first of each).
 type query map[string]string
-
-func parseQuery(m *pool.Message) (query, error) {
-	q := query{}
-	for _, o := range m.Options() {
-		if o.ID != message.URIQuery {
-			continue
-		}
-		k, v, _ := strings.Cut(string(o.Value), "=")
-		if _, dup := q[k]; !dup {
-			q[k] = v
-		}
-	}
-	return q, nil
-}
 
 // first returns the value of the first key present.
 func (q query) first(keys ...string) string {

@@ -29,15 +29,22 @@ func coapConfig(cfg *config.Config) coap.Config {
 	c.IdleTimeout = time.Duration(g.IdleTimeout)
 	c.AckTimeout = time.Duration(g.AckTimeout)
 	c.MaxRetransmit = g.MaxRetransmit
-	c.Listeners = coapnet.Listeners{UDP: map[string]coapnet.UDPListener{}, DTLS: map[string]coapnet.DTLSListener{}}
-	for name, l := range g.Listeners.UDP {
+	c.Listeners = coapnetListeners(&g.Listeners)
+	return c
+}
+
+// coapnetListeners maps the listeners of a CoAP-based gateway (gateway.coap,
+// gateway.lwm2m) onto coapnet's, enabled ones only.
+func coapnetListeners(ls *config.CoAPListeners) coapnet.Listeners {
+	out := coapnet.Listeners{UDP: map[string]coapnet.UDPListener{}, DTLS: map[string]coapnet.DTLSListener{}}
+	for name, l := range ls.UDP {
 		if l != nil && l.Enable {
-			c.Listeners.UDP[name] = coapnet.UDPListener{Bind: l.Bind.String()}
+			out.UDP[name] = coapnet.UDPListener{Bind: l.Bind.String()}
 		}
 	}
-	for name, l := range g.Listeners.DTLS {
+	for name, l := range ls.DTLS {
 		if l != nil && l.Enable {
-			c.Listeners.DTLS[name] = coapnet.DTLSListener{
+			out.DTLS[name] = coapnet.DTLSListener{
 				Bind: l.Bind.String(), PSK: l.PSK, PSKIdentityHint: l.PSKIdentityHint,
 				Certfile: l.Certfile, Keyfile: l.Keyfile, Cacertfile: l.Cacertfile,
 				Verify: l.Verify, FailIfNoPeerCert: l.FailIfNoPeerCert,
@@ -45,7 +52,7 @@ func coapConfig(cfg *config.Config) coap.Config {
 			}
 		}
 	}
-	return c
+	return out
 }
 
 // loadCoAP checks gateway.coap and builds its server (which binds nothing

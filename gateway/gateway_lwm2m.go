@@ -3,7 +3,6 @@ package gateway
 import (
 	"time"
 
-	"github.com/manifold-iot/manifold/adapters/coapnet"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/lwm2m"
 )
@@ -36,22 +35,7 @@ func lwm2mConfig(cfg *config.Config) lwm2m.Config {
 	c.IdleTimeout = time.Duration(g.IdleTimeout)
 	c.AckTimeout = time.Duration(g.AckTimeout)
 	c.MaxRetransmit = g.MaxRetransmit
-	c.Listeners = coapnet.Listeners{UDP: map[string]coapnet.UDPListener{}, DTLS: map[string]coapnet.DTLSListener{}}
-	for name, l := range g.Listeners.UDP {
-		if l != nil && l.Enable {
-			c.Listeners.UDP[name] = coapnet.UDPListener{Bind: l.Bind.String()}
-		}
-	}
-	for name, l := range g.Listeners.DTLS {
-		if l != nil && l.Enable {
-			c.Listeners.DTLS[name] = coapnet.DTLSListener{
-				Bind: l.Bind.String(), PSK: l.PSK, PSKIdentityHint: l.PSKIdentityHint,
-				Certfile: l.Certfile, Keyfile: l.Keyfile, Cacertfile: l.Cacertfile,
-				Verify: l.Verify, FailIfNoPeerCert: l.FailIfNoPeerCert,
-				HandshakeTimeout: time.Duration(l.HandshakeTimeout),
-			}
-		}
-	}
+	c.Listeners = coapnetListeners(&g.Listeners)
 	return c
 }
 

@@ -132,12 +132,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%smax_queued_commands: must be positive", p)
 	case c.RequestTimeout <= 0:
 		return fmt.Errorf("%srequest_timeout: must be positive", p)
-	case c.MaxBodySize < 16:
-		return fmt.Errorf("%smax_body_size: must be at least 16", p)
-	case c.AckTimeout <= 0:
-		return fmt.Errorf("%sack_timeout: must be positive", p)
-	case c.MaxRetransmit < 1 || c.MaxRetransmit > 20:
-		return fmt.Errorf("%smax_retransmit: must be 1..20", p)
+	}
+	if err := coapnet.ValidateTransport(p, c.MaxBodySize, c.AckTimeout, c.MaxRetransmit); err != nil {
+		return err
 	}
 	for _, t := range []struct {
 		key string

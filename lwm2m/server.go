@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -90,12 +89,7 @@ func (s *Server) ListenAndServe() error {
 
 // Addr is the bound address of a listener ("udp:default", "dtls:default"),
 // or nil.
-func (s *Server) Addr(listener string) net.Addr {
-	if s.net == nil {
-		return nil
-	}
-	return s.net.Addr(listener)
-}
+func (s *Server) Addr(listener string) net.Addr { return s.net.Addr(listener) }
 
 // Shutdown closes the listeners and de-registers every endpoint from the core.
 func (s *Server) Shutdown() {
@@ -199,12 +193,7 @@ func reply(code codes.Code, diag string) response {
 // serveCoAP is the coapnet.Handler: it adapts go-coap's request to handle.
 func (s *Server) serveCoAP(w *coapnet.ResponseWriter, m *pool.Message) {
 	cc := w.Conn()
-	r := &request{msg: m, cc: cc, listener: coapnet.Listener(cc)}
-	if a, ok := cc.RemoteAddr().(*net.UDPAddr); ok {
-		r.peer = a.AddrPort()
-	} else if ap, err := netip.ParseAddrPort(cc.RemoteAddr().String()); err == nil {
-		r.peer = ap
-	}
+	r := &request{msg: m, cc: cc, listener: coapnet.Listener(cc), peer: coapnet.Peer(cc)}
 	ctx := m.Context()
 	r.afterOK = func(f func()) bool { return responsewriter.AfterWrite(ctx, f) }
 	resp := s.handle(r)
@@ -248,7 +237,7 @@ func (s *Server) handle(r *request) response {
 	if m.Code() < codes.GET || m.Code() > codes.IPATCH {
 		return s.bad(r, codes.BadRequest, "not a request", nil)
 	}
-	segs, err := pathSegments(m)
+	segs, err := coapnet.PathSegments(m)
 	if err != nil {
 		return s.bad(r, codes.BadOption, "bad Uri-Path", err)
 	}
@@ -278,33 +267,9 @@ func (s *Server) bad(r *request, code codes.Code, diag string, err error) respon
 	return reply(code, diag)
 }
 
-func pathSegments(m *pool.Message) ([]string, error) {
-	var segs []string
-	for _, o := range m.Options() {
-		if o.ID == message.URIPath {
-			if bytes.IndexByte(o.Value, 0) >= 0 {
-				return nil, errors.New("NUL in path")
-			}
-			segs = append(segs, string(o.Value))
-		}
-	}
-	return segs, nil
-}
+// parseQuery is m's Uri-Query as a query.
+func parseQuery(m *pool.Message) query { return query(coapnet.Query(m)) }
 
 // query is a request's Uri-Query options as key → value (the first of
 // each); a key without "=" maps to "".
 type query map[string]string
-
-func parseQuery(m *pool.Message) query {
-	q := query{}
-	for _, o := range m.Options() {
-		if o.ID != message.URIQuery {
-			continue
-		}
-		k, v, _ := strings.Cut(string(o.Value), "=")
-		if _, dup := q[k]; !dup {
-			q[k] = v
-		}
-	}
-	return q
-}

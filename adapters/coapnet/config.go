@@ -81,6 +81,21 @@ func (l *Listeners) Validate(prefix string) error {
 	return nil
 }
 
+// ValidateTransport checks the transport keys every CoAP-based gateway has
+// (max_body_size, ack_timeout, max_retransmit: RFC 7252 §4.8's ACK_TIMEOUT
+// and MAX_RETRANSMIT); errors name the key under prefix.
+func ValidateTransport(prefix string, maxBodySize int, ackTimeout time.Duration, maxRetransmit int) error {
+	switch {
+	case maxBodySize < 16:
+		return fmt.Errorf("%smax_body_size: must be at least 16", prefix)
+	case ackTimeout <= 0:
+		return fmt.Errorf("%sack_timeout: must be positive", prefix)
+	case maxRetransmit < 1 || maxRetransmit > 20:
+		return fmt.Errorf("%smax_retransmit: must be 1..20", prefix)
+	}
+	return nil
+}
+
 func validBind(b string) error {
 	if b == "" {
 		return errors.New("empty")

@@ -1,10 +1,13 @@
 package coapnet
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -191,30 +194,23 @@ func (s *Server) common(listener string) []any {
 	return out
 }
 
+// commonAs is common(listener) as one transport's option type.
+func commonAs[T any](s *Server, listener string) []T {
+	var out []T
+	for _, o := range s.common(listener) {
+		out = append(out, o.(T))
+	}
+	return out
+}
+
 func (s *Server) listenUDP(name string, cfg UDPListener) error {
 	l, err := coapnet.NewListenUDP("udp", cfg.Bind)
 	if err != nil {
 		return err
 	}
 	id := "udp:" + name
-	var opts []udpserver.Option
-	for _, o := range s.common(id) {
-		opts = append(opts, o.(udpserver.Option))
-	}
-	srv := udp.NewServer(opts...)
-	s.mu.Lock()
-	s.udp[name] = srv
-	s.addrs[id] = l.LocalAddr()
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := srv.Serve(l); err != nil {
-			s.log.Error().Err(err).Str("listener", id).Msg("coap_listener_failed")
-		}
-		_ = l.Close()
-	}()
-	s.log.Debug().Str("listener", id).Stringer("bind", l.LocalAddr()).Msg("coap_listener_bound") // the gateway logs listener_started
+	srv := udp.NewServer(commonAs[udpserver.Option](s, id)...)
+	s.serveListener(id, l.LocalAddr(), func() { s.udp[name] = srv }, func() error { return srv.Serve(l) }, l)
 	return nil
 }
 
@@ -232,33 +228,82 @@ func (s *Server) listenDTLS(name string, cfg *DTLSListener) error {
 	if hs <= 0 {
 		hs = 10 * time.Second
 	}
-	opts := []dtlsserver.Option{options.WithDTLSHandshakeTimeout(hs)}
-	for _, o := range s.common(id) {
-		opts = append(opts, o.(dtlsserver.Option))
-	}
+	opts := append([]dtlsserver.Option{options.WithDTLSHandshakeTimeout(hs)}, commonAs[dtlsserver.Option](s, id)...)
 	srv := dtls.NewServer(opts...)
+	s.serveListener(id, l.Addr(), func() { s.dtls[name] = srv }, func() error { return srv.Serve(l) }, l)
+	return nil
+}
+
+// serveListener records listener id (bound at addr; register files its
+// go-coap server, under s.mu) and serves it in the background until
+// Shutdown, closing l once serve returns.
+func (s *Server) serveListener(id string, addr net.Addr, register func(), serve func() error, l io.Closer) {
 	s.mu.Lock()
-	s.dtls[name] = srv
-	s.addrs[id] = l.Addr()
+	register()
+	s.addrs[id] = addr
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := srv.Serve(l); err != nil {
+		if err := serve(); err != nil {
 			s.log.Error().Err(err).Str("listener", id).Msg("coap_listener_failed")
 		}
 		_ = l.Close()
 	}()
-	s.log.Debug().Str("listener", id).Stringer("bind", l.Addr()).Msg("coap_listener_bound") // the gateway logs listener_started
-	return nil
+	s.log.Debug().Str("listener", id).Stringer("bind", addr).Msg("coap_listener_bound") // the gateway logs listener_started
 }
 
 // Addr is the bound address of a listener ("udp:default", "dtls:default"),
-// or nil.
+// or nil (always nil on a nil Server: one not started).
 func (s *Server) Addr(listener string) net.Addr {
+	if s == nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.addrs[listener]
+}
+
+// Peer is the remote address of cc (the zero AddrPort if it has none).
+func Peer(cc *Conn) netip.AddrPort {
+	if a, ok := cc.RemoteAddr().(*net.UDPAddr); ok {
+		return a.AddrPort()
+	}
+	if ap, err := netip.ParseAddrPort(cc.RemoteAddr().String()); err == nil {
+		return ap
+	}
+	return netip.AddrPort{}
+}
+
+// PathSegments are m's Uri-Path options in order (RFC 7252 §5.10.1); a
+// segment holding NUL is refused.
+func PathSegments(m *pool.Message) ([]string, error) {
+	var segs []string
+	for _, o := range m.Options() {
+		if o.ID == message.URIPath {
+			if bytes.IndexByte(o.Value, 0) >= 0 {
+				return nil, errors.New("NUL in path")
+			}
+			segs = append(segs, string(o.Value))
+		}
+	}
+	return segs, nil
+}
+
+// Query is m's Uri-Query options as key → value, the first of each key
+// (RFC 7252 §5.10.1); a key without "=" maps to "".
+func Query(m *pool.Message) map[string]string {
+	q := map[string]string{}
+	for _, o := range m.Options() {
+		if o.ID != message.URIQuery {
+			continue
+		}
+		k, v, _ := strings.Cut(string(o.Value), "=")
+		if _, dup := q[k]; !dup {
+			q[k] = v
+		}
+	}
+	return q
 }
 
 // Listener names the listener a peer came in on ("udp:default").
