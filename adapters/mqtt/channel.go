@@ -12,6 +12,7 @@ import (
 	"github.com/manifold-iot/manifold/codec"
 	mq "github.com/manifold-iot/manifold/codec/mqtt"
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/session"
 )
 
@@ -392,9 +393,14 @@ func (c *channel) HandleEvent(ev any) adapters.Replies {
 		if c.phase != phaseConnected {
 			return adapters.Replies{}
 		}
-		c.willSent = true // the broker has dealt with the will
 		c.ev(c.log.Info()).Err(e.reason).Msg("client_kicked")
-		return c.closeWith(mq.SessionTakenOver, e.reason)
+		if errors.Is(e.reason, broker.ErrTakenOver) {
+			c.willSent = true // the broker has dealt with the will
+			return c.closeWith(mq.SessionTakenOver, e.reason)
+		}
+		// An operator's kick: the connection ends without the client's
+		// DISCONNECT, so its will is published [MQTT-3.1.2-8].
+		return c.closeWith(mq.AdministrativeAction, e.reason)
 	case drained:
 		if c.phase == phaseConnected {
 			c.releaseHeld(time.Now())

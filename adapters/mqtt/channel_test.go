@@ -160,6 +160,28 @@ func TestRetainedAndWill(t *testing.T) {
 	}
 }
 
+func TestOperatorKickSendsDisconnect98AndTheWill(t *testing.T) {
+	e := newEnv(t, nil)
+	sub := e.dial(mq.V5)
+	sub.mustConnect("watcher", true)
+	sub.subscribe("will/#", 1)
+	dev := e.dial(mq.V5)
+	dev.connect(&mq.Connect{ClientID: "dev", CleanStart: true, WillFlag: true, WillTopic: "will/dev", WillQoS: 1, WillPayload: []byte("gone")})
+	if !e.ctx.Kick("dev", errors.New("kicked by the operator")) {
+		t.Fatal("Kick found no connection")
+	}
+	dev.d.Pump()
+	if d := one[*mq.Disconnect](dev); d.ReasonCode != mq.AdministrativeAction {
+		t.Fatalf("kicked client got DISCONNECT %v, want 0x98", d.ReasonCode)
+	}
+	if !dev.closed() {
+		t.Fatal("kicked connection not closed")
+	}
+	if w := one[*mq.Publish](sub); w.Topic != "will/dev" || string(w.Payload) != "gone" {
+		t.Fatalf("will %+v", w)
+	}
+}
+
 func TestTakeoverSendsDisconnect8E(t *testing.T) {
 	e := newEnv(t, nil)
 	old := e.dial(mq.V5)
