@@ -53,14 +53,10 @@ type channel struct {
 	cfg    *Config
 	ctx    adapters.Context
 	handle adapters.Handle
-	log    *zerolog.Logger // the listener's; ev adds this connection's fields to each event
 	dec    mq.Decoder
 
 	client core.ClientInfo
 
-	// From the client's TLS certificate, by peer_cert_as_username and
-	// peer_cert_as_clientid; nil without a certificate.
-	cert     *certIDs
 	sess     *session.Session
 	phase    phase
 	version  byte
@@ -69,13 +65,15 @@ type channel struct {
 	sessionExpiryWasZero bool // v5 CONNECT gave no Session Expiry Interval [MQTT-3.14.2-2]
 
 	// Limits the client set in CONNECT (v5), packed beside the flags above.
-	aliasOutMax  uint16
-	maxPacketOut uint32 // 0: none
+	aliasOutMax   uint16
+	keepaliveSecs uint16 // the keepalive in force; 0: none
+	maxPacketOut  uint32 // 0: none
 
-	keepalive    time.Duration // 0: none
-	lastActivity int64         // monotonic nanoseconds (sinceStart) of the last packet
+	lastActivity int64 // monotonic nanoseconds (sinceStart) of the last packet
 
-	aliases *aliasMaps // allocated on the first alias either way
+	// What few connections need (certificate-derived ids, topic aliases),
+	// allocated on first use.
+	rare *rareState
 
 	// Push-back: acknowledgements held until pressured subscribers drain,
 	// in the order the PUBLISH packets arrived [MQTT-4.6.0-2] [MQTT-4.6.0-3].
@@ -94,10 +92,21 @@ var start = time.Now()
 
 func sinceStart(t time.Time) int64 { return int64(t.Sub(start)) }
 
-// aliasMaps are a v5 connection's topic aliases (MQTT 5 §3.3.2.3.4).
-type aliasMaps struct {
-	out map[string]uint16
-	in  map[uint16]string
+// rareState is what only some connections need: the ids a TLS certificate
+// gives (peer_cert_as_username, peer_cert_as_clientid; "" when not
+// configured) and a v5 connection's topic aliases (MQTT 5 §3.3.2.3.4).
+type rareState struct {
+	certUsername, certClientID string
+	out                        map[string]uint16
+	in                         map[uint16]string
+}
+
+// rareFields returns the connection's rareState, allocating it on first use.
+func (c *channel) rareFields() *rareState {
+	if c.rare == nil {
+		c.rare = new(rareState)
+	}
+	return c.rare
 }
 
 // heldAcks are acknowledgements held back (push-back), in arrival order.
@@ -121,10 +130,6 @@ func (c *channel) heldQoS1() int {
 	}
 	return c.held.qos1
 }
-
-// certIDs are what a client's TLS certificate gives (peer_cert_as_username,
-// peer_cert_as_clientid); "" when not configured.
-type certIDs struct{ username, clientID string }
 
 // deliverScratch is reused across deliveries.
 type deliverScratch struct {
@@ -158,12 +163,11 @@ func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channe
 	c.client = core.ClientInfo{Peer: ci.Remote, Proto: "mqtt", Listener: ci.Listener, LocalPort: ci.Local.Port()}
 	if ci.TLS != nil && len(ci.TLS.PeerCertificates) > 0 {
 		c.client.CertCN = adapters.PeerCertValue(ci.TLS, "cn")
-		c.cert = &certIDs{
-			username: adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsUsername),
-			clientID: adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsClientID),
+		if u, id := adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsUsername), adapters.PeerCertValue(ci.TLS, cfg.PeerCertAsClientID); u != "" || id != "" {
+			r := c.rareFields()
+			r.certUsername, r.certClientID = u, id
 		}
 	}
-	c.log = ctx.Logger()
 	return c
 }
 
@@ -226,7 +230,7 @@ func (c *channel) write(p mq.Packet) {
 	if err != nil {
 		// Our own packets are well formed; an error here is a bug worth a log
 		// line, not a crash.
-		c.ev(c.log.Error()).Err(err).Str("packet", p.Type().String()).Msg("encode_failed")
+		c.ev(c.ctx.Logger().Error()).Err(err).Str("packet", p.Type().String()).Msg("encode_failed")
 		return
 	}
 	c.wbuf = b
@@ -329,7 +333,7 @@ func (c *channel) HandleFrameError(err error) adapters.Replies {
 	if errors.As(err, &me) {
 		code = me.Code
 	}
-	c.ev(c.log.Warn()).Err(err).Str("reason_code", code.String()).Msg("malformed_packet")
+	c.ev(c.ctx.Logger().Warn()).Err(err).Str("reason_code", code.String()).Msg("malformed_packet")
 	if c.phase == phaseConnecting {
 		switch code {
 		case mq.UnsupportedProtocolVersion:
@@ -353,18 +357,18 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 	switch id {
 	case timerConnect:
 		if c.phase == phaseConnecting {
-			c.ev(c.log.Debug()).Msg("connect_timeout")
+			c.ev(c.ctx.Logger().Debug()).Msg("connect_timeout")
 			c.phase = phaseClosing
 			return adapters.Replies{Shutdown: ErrConnectTimeout}
 		}
 	case timerKeepalive:
-		if c.phase != phaseConnected || c.keepalive == 0 {
+		if c.phase != phaseConnected || c.keepaliveSecs == 0 {
 			return adapters.Replies{}
 		}
-		limit := time.Duration(float64(c.keepalive) * c.cfg.KeepaliveMultiplier)
+		limit := time.Duration(float64(time.Duration(c.keepaliveSecs)*time.Second) * c.cfg.KeepaliveMultiplier)
 		idle := time.Duration(sinceStart(now) - c.lastActivity)
 		if idle >= limit {
-			c.ev(c.log.Info()).Dur("idle", idle).Msg("keepalive_timeout")
+			c.ev(c.ctx.Logger().Info()).Dur("idle", idle).Msg("keepalive_timeout")
 			return c.closeWith(mq.KeepAliveTimeout, ErrKeepaliveTimeout) // [MQTT-3.1.2-22]
 		}
 		return adapters.Replies{Timers: []adapters.Timer{{ID: timerKeepalive, After: limit - idle}}}
@@ -375,7 +379,7 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 	case timerAwaitRel:
 		if c.phase == phaseConnected {
 			if n := c.sess.ExpireAwaitingRel(now, c.cfg.AwaitRelTimeout); n > 0 {
-				c.ev(c.log.Info()).Int("count", n).Msg("awaiting_rel_expired")
+				c.ev(c.ctx.Logger().Info()).Int("count", n).Msg("awaiting_rel_expired")
 			}
 			if c.sess.InboundInflight() > 0 {
 				return adapters.Replies{Timers: []adapters.Timer{{ID: timerAwaitRel, After: c.cfg.AwaitRelTimeout / 4}}}
@@ -393,7 +397,7 @@ func (c *channel) HandleEvent(ev any) adapters.Replies {
 		if c.phase != phaseConnected {
 			return adapters.Replies{}
 		}
-		c.ev(c.log.Info()).Err(e.reason).Msg("client_kicked")
+		c.ev(c.ctx.Logger().Info()).Err(e.reason).Msg("client_kicked")
 		if errors.Is(e.reason, broker.ErrTakenOver) {
 			c.willSent = true // the broker has dealt with the will
 			return c.closeWith(mq.SessionTakenOver, e.reason)
@@ -418,7 +422,7 @@ func (c *channel) Close(reason error) {
 	// The will goes out unless the client said goodbye properly
 	// [MQTT-3.1.2-8]; the broker ignores us if we were taken over.
 	c.ctx.Disconnect(c.client.ClientID, c, !c.willSent, nil, disconnectReason(reason))
-	c.ev(c.log.Debug()).AnErr("reason", reason).Msg("client_disconnected")
+	c.ev(c.ctx.Logger().Debug()).AnErr("reason", reason).Msg("client_disconnected")
 	c.sess = nil
 }
 

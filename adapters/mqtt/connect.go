@@ -24,12 +24,12 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	// EMQX's order: the certificate may name the user and the client, and
 	// use_username_as_clientid comes last.
 	c.client.Username = p.Username
-	if c.cert != nil && c.cert.username != "" {
-		c.client.Username = c.cert.username
+	if c.rare != nil && c.rare.certUsername != "" {
+		c.client.Username = c.rare.certUsername
 	}
 	id := p.ClientID
-	if c.cert != nil && c.cert.clientID != "" {
-		id = c.cert.clientID
+	if c.rare != nil && c.rare.certClientID != "" {
+		id = c.rare.certClientID
 	}
 	assigned := false
 	if c.cfg.UseUsernameAsClientID && c.client.Username != "" {
@@ -81,7 +81,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		keepalive = time.Duration(c.cfg.ServerKeepalive) * time.Second
 		serverKeepalive = true
 	}
-	c.keepalive = keepalive
+	c.keepaliveSecs = uint16(keepalive / time.Second)
 
 	if c.version == mq.V5 {
 		c.maxPacketOut = p.Properties.MaximumPacketSize
@@ -131,7 +131,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 		}
 	}
 	c.write(&ack)
-	c.ev(c.log.Debug()).Uint8("proto_ver", c.version).Bool("session_present", res.SessionPresent).
+	c.ev(c.ctx.Logger().Debug()).Uint8("proto_ver", c.version).Bool("session_present", res.SessionPresent).
 		Dur("keepalive", keepalive).Msg("client_connected")
 
 	// A resumed session resends what was unacknowledged, in order, before
@@ -152,7 +152,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 
 // refuse answers CONNACK with a failure code and closes [MQTT-3.2.2-6].
 func (c *channel) refuse(code mq.ReasonCode, why string) adapters.Replies {
-	c.ev(c.log.Info()).Str("reason_code", code.String()).Str("cause", why).Msg("connect_refused")
+	c.ev(c.ctx.Logger().Info()).Str("reason_code", code.String()).Str("cause", why).Msg("connect_refused")
 	c.write(&mq.Connack{ReasonCode: code}) // v3 codes are mapped by the codec
 	c.willSent = true
 	c.phase = phaseClosing

@@ -58,7 +58,7 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 	code := mq.Success
 	var pressured []core.Backlog
 	if !c.ctx.Authorize(&c.client, core.ActionPublish, topic, qos, p.Retain) {
-		c.ev(c.log.Info()).Str("topic", topic).Msg("publish_denied")
+		c.ev(c.ctx.Logger().Info()).Str("topic", topic).Msg("publish_denied")
 		if c.ctx.DenyAction() == "disconnect" {
 			return c.closeWith(mq.NotAuthorized, ErrNotAuthorized)
 		}
@@ -70,12 +70,12 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 		case errors.Is(err, broker.ErrTopicInvalid):
 			return c.closeWith(mq.TopicNameInvalid, err)
 		case errors.Is(err, broker.ErrDelayedInvalid):
-			c.ev(c.log.Info()).Err(err).Str("topic", topic).Msg("publish_dropped")
+			c.ev(c.ctx.Logger().Info()).Err(err).Str("topic", topic).Msg("publish_dropped")
 			code = mq.TopicNameInvalid
 		case errors.Is(err, broker.ErrDelayedFull):
 			code = mq.QuotaExceeded
 		case err != nil:
-			c.ev(c.log.Warn()).Err(err).Str("topic", topic).Msg("publish_failed")
+			c.ev(c.ctx.Logger().Warn()).Err(err).Str("topic", topic).Msg("publish_failed")
 			code = mq.ImplementationSpecificError
 		case res.Matched == 0 && !res.Delayed && c.version == mq.V5:
 			code = mq.NoMatchingSubscribers
@@ -193,15 +193,15 @@ func (c *channel) resolveAlias(p *mq.Publish) (string, adapters.Replies, bool) {
 	if p.Topic == "" {
 		var t string
 		ok := false
-		if c.aliases != nil {
-			t, ok = c.aliases.in[alias]
+		if c.rare != nil {
+			t, ok = c.rare.in[alias]
 		}
 		if !ok {
 			return "", c.closeWith(mq.ProtocolError, errors.New("mqtt: unknown topic alias")), false
 		}
 		return t, adapters.Replies{}, true
 	}
-	al := c.aliasMaps()
+	al := c.rareFields()
 	if al.in == nil {
 		al.in = make(map[uint16]string)
 	}
@@ -403,7 +403,7 @@ func (c *channel) writeDelivery(d *session.Delivery, now time.Time) {
 		if c.maxPacketOut > 0 && mq.Size(p, c.version) > int(c.maxPacketOut) {
 			// Never send a client more than it accepts [MQTT-3.1.2-24]: the
 			// message is dropped for this client, as if acknowledged.
-			c.ev(c.log.Info()).Str("topic", m.Topic).Uint32("max_packet_size", c.maxPacketOut).Msg("delivery_dropped_too_large")
+			c.ev(c.ctx.Logger().Info()).Str("topic", m.Topic).Uint32("max_packet_size", c.maxPacketOut).Msg("delivery_dropped_too_large")
 			c.dropInflight(d)
 			return
 		}
@@ -419,7 +419,7 @@ func (c *channel) applyAliasOut(p *mq.Publish) {
 	if c.aliasOutMax == 0 {
 		return
 	}
-	al := c.aliasMaps()
+	al := c.rareFields()
 	if a, ok := al.out[p.Topic]; ok {
 		p.Properties.TopicAlias = a
 		p.Topic = ""
@@ -444,12 +444,4 @@ func (c *channel) dropInflight(d *session.Delivery) {
 	case core.QoS2:
 		c.sess.RecFailed(d.PacketID)
 	}
-}
-
-// aliasMaps returns the connection's topic aliases, allocating them on first use.
-func (c *channel) aliasMaps() *aliasMaps {
-	if c.aliases == nil {
-		c.aliases = new(aliasMaps)
-	}
-	return c.aliases
 }

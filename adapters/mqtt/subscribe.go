@@ -31,7 +31,7 @@ func (c *channel) handleSubscribe(p *mq.Subscribe) adapters.Replies {
 func (c *channel) subscribe(s mq.Subscription, subID uint32) mq.ReasonCode {
 	qos := core.QoS(s.QoS)
 	if !c.ctx.Authorize(&c.client, core.ActionSubscribe, s.Filter, qos, false) {
-		c.ev(c.log.Info()).Str("filter", s.Filter).Msg("subscribe_denied")
+		c.ev(c.ctx.Logger().Info()).Str("filter", s.Filter).Msg("subscribe_denied")
 		return mq.NotAuthorized // v3: the codec writes 0x80
 	}
 	res, err := c.ctx.Subscribe(c.client.ClientID, c, s.Filter, core.SubOptions{
@@ -43,7 +43,7 @@ func (c *channel) subscribe(s mq.Subscription, subID uint32) mq.ReasonCode {
 	})
 	switch {
 	case err == nil:
-		c.ev(c.log.Debug()).Str("filter", s.Filter).Uint8("qos", uint8(res.Granted)).Msg("client_subscribed")
+		c.ev(c.ctx.Logger().Debug()).Str("filter", s.Filter).Uint8("qos", uint8(res.Granted)).Msg("client_subscribed")
 		return mq.ReasonCode(res.Granted)
 	case errors.Is(err, broker.ErrFilterInvalid):
 		return mq.TopicFilterInvalid
@@ -54,7 +54,7 @@ func (c *channel) subscribe(s mq.Subscription, subID uint32) mq.ReasonCode {
 	case errors.Is(err, broker.ErrTooManySubs):
 		return mq.QuotaExceeded
 	default:
-		c.ev(c.log.Warn()).Err(err).Str("filter", s.Filter).Msg("subscribe_failed")
+		c.ev(c.ctx.Logger().Warn()).Err(err).Str("filter", s.Filter).Msg("subscribe_failed")
 		return mq.UnspecifiedError
 	}
 }

@@ -95,23 +95,25 @@ type Session struct {
 	queue       queue                     // guarded by mu
 	inflight    []*inflightEntry          // guarded by mu; in send order, acknowledged ones removed from the head
 	byID        map[uint16]*inflightEntry // guarded by mu
-	live        int                       // guarded by mu; entries of inflight not yet acknowledged
-	window      int                       // guarded by mu; min(MaxInflight, client's Receive Maximum)
-	nextID      uint16                    // guarded by mu
+	live        int32                     // guarded by mu; entries of inflight not yet acknowledged
+	window      int32                     // guarded by mu; min(MaxInflight, client's Receive Maximum)
 	awaitingRel map[uint16]time.Time      // guarded by mu
 	notifier    Notifier                  // guarded by mu; nil while offline
 	wakers      []Waker                   // guarded by mu; publishers waiting for the queue to drain
-	wakeSent    bool                      // guarded by mu; a Notify is outstanding
-	dropped     uint64                    // guarded by mu; Stats.Dropped
-	expired     uint64                    // guarded by mu; Stats.Expired
+	// The small fields are packed together: an idle session stays in a
+	// smaller size class.
+	nextID   uint16      // guarded by mu
+	wakeSent bool        // guarded by mu; a Notify is outstanding
+	loading  bool        // guarded by mu; a LoadQueue is outstanding
+	durable  atomic.Bool // st != nil, readable without mu (the publish path asks per delivery)
+	dropped  uint64      // guarded by mu; Stats.Dropped
+	expired  uint64      // guarded by mu; Stats.Expired
 
 	// A persistent session journals its changes to st (see persist.go).
 	st        store.Store // guarded by mu; nil when the session is not persistent
 	nextSeq   uint64      // guarded by mu; the last Seq given to a stored message
 	spilled   int         // guarded by mu; queued messages on disk only, after those in queue
 	loadAfter uint64      // guarded by mu; the Seq after which the spilled messages start
-	loading   bool        // guarded by mu; a LoadQueue is outstanding
-	durable   atomic.Bool // st != nil, readable without mu (the publish path asks per delivery)
 }
 
 // New returns an empty, offline session.
@@ -138,7 +140,7 @@ func (cfg Config) Normalized() *Config {
 // broker's): cfg comes from Normalized and must not change afterwards.
 // Sharing it keeps an idle session small.
 func NewShared(clientID string, cfg *Config) *Session {
-	return &Session{ClientID: clientID, cfg: cfg, window: cfg.MaxInflight}
+	return &Session{ClientID: clientID, cfg: cfg, window: int32(cfg.MaxInflight)}
 }
 
 // Bind attaches the session to a connection: n is woken when messages are
@@ -150,9 +152,9 @@ func (s *Session) Bind(n Notifier, receiveMax int) {
 	s.mu.Lock()
 	s.notifier = n
 	s.wakeSent = false
-	s.window = s.cfg.MaxInflight
-	if receiveMax > 0 && receiveMax < s.window {
-		s.window = receiveMax // [MQTT-3.3.4-9]
+	s.window = int32(s.cfg.MaxInflight)
+	if receiveMax > 0 && receiveMax < int(s.window) {
+		s.window = int32(receiveMax) // [MQTT-3.3.4-9]
 	}
 	s.mu.Unlock()
 }
@@ -450,7 +452,7 @@ func (s *Session) complete(id uint16, want phase) bool {
 	s.inflight = s.inflight[i:]
 	if len(s.inflight) == 0 {
 		s.inflight = nil
-	} else if len(s.inflight) > 2*s.live+16 {
+	} else if len(s.inflight) > 2*int(s.live)+16 {
 		s.compact() // out-of-order acknowledgements left holes in the middle
 	}
 	return true
@@ -560,7 +562,7 @@ func (s *Session) Stats() Stats {
 	defer s.mu.Unlock()
 	st := Stats{Dropped: s.dropped, Expired: s.expired}
 	st.Queued = s.queued()
-	st.Inflight = s.live
+	st.Inflight = int(s.live)
 	st.AwaitingRel = len(s.awaitingRel)
 	return st
 }

@@ -19,8 +19,7 @@ import (
 // is touched only on the connection's event loop; Notify, Post and the timer
 // callbacks reach the loop through EventLoop().Execute.
 type conn struct {
-	s  *Server
-	ls *loopState
+	ls *loopState // ls.s is the Server
 	gc gnet.Conn
 	ch adapters.Channel // nil while a WebSocket handshake is pending
 	ws *wsConn          // WebSocket transport state; nil on a TCP listener
@@ -99,7 +98,7 @@ func (c *conn) deliver() {
 		return
 	}
 	ls := c.ls
-	if c.gc.OutboundBuffered() > c.s.cfg.MaxOutboundBuffered {
+	if c.gc.OutboundBuffered() > c.ls.s.cfg.MaxOutboundBuffered {
 		// The messages stay in the core's bounded session queue.
 		ls.park(c, pollInterval)
 		return
@@ -144,12 +143,12 @@ func (c *conn) onTraffic() gnet.Action {
 		if used > 0 { // Discard(0) would discard everything
 			_, _ = gc.Discard(used)
 		}
-		if gc.InboundBuffered() > c.s.cfg.MaxInboundBuffered {
+		if gc.InboundBuffered() > c.ls.s.cfg.MaxInboundBuffered {
 			frameErr = ErrInboundTooLarge
 		}
 	}
 	if frameErr != nil {
-		if e := c.s.log.Debug(); e.Enabled() {
+		if e := c.ls.s.log.Debug(); e.Enabled() {
 			e.Err(frameErr).Stringer("peer", gc.RemoteAddr()).Msg("parse_frame_failed")
 		}
 		// The connection closes whatever the replies say.
@@ -172,7 +171,7 @@ func (c *conn) finishTraffic(out []byte, stop error) gnet.Action {
 		return gnet.Close
 	}
 	if c.parked && !c.closing && !c.closed && c.scheduled.Load() &&
-		gc.OutboundBuffered() <= c.s.cfg.MaxOutboundBuffered {
+		gc.OutboundBuffered() <= c.ls.s.cfg.MaxOutboundBuffered {
 		c.parked = false
 		c.ls.later(c)
 	}
@@ -253,7 +252,7 @@ func (c *conn) encode(out []byte, frames []codec.Frame) ([]byte, error) {
 		}
 		b, err := cd.Encode(out, f)
 		if err != nil {
-			c.s.log.Error().Err(err).Str("frame", fmt.Sprintf("%T", f)).
+			c.ls.s.log.Error().Err(err).Str("frame", fmt.Sprintf("%T", f)).
 				Stringer("peer", c.gc.RemoteAddr()).Msg("encode_frame_failed")
 			return out, fmt.Errorf("edge: encode %T: %w", f, err)
 		}
@@ -288,10 +287,10 @@ func (c *conn) flush(out []byte, stop error) bool {
 	if stop != nil {
 		return c.beginClose(stop, false)
 	}
-	if c.gc.OutboundBuffered() > 2*c.s.cfg.MaxOutboundBuffered {
+	if c.gc.OutboundBuffered() > 2*c.ls.s.cfg.MaxOutboundBuffered {
 		// Deliveries stop at the bound; what passes twice the bound are
 		// replies to a peer that keeps asking and never reads.
-		c.s.log.Info().Err(ErrOutboundTooLarge).Stringer("peer", c.gc.RemoteAddr()).Msg("slow_consumer_closed")
+		c.ls.s.log.Info().Err(ErrOutboundTooLarge).Stringer("peer", c.gc.RemoteAddr()).Msg("slow_consumer_closed")
 		return c.beginClose(ErrOutboundTooLarge, true)
 	}
 	return false
@@ -364,7 +363,7 @@ func (c *conn) resume(now time.Time) {
 		} else if c.gc.OutboundBuffered() == 0 && !c.awaitPeer {
 			c.closeNow()
 		} else if int64(now.Sub(c.ls.epoch)) >= c.lingerEnd {
-			c.s.log.Debug().Err(ErrLingerTimeout).Stringer("peer", c.gc.RemoteAddr()).Msg("close_linger_expired")
+			c.ls.s.log.Debug().Err(ErrLingerTimeout).Stringer("peer", c.gc.RemoteAddr()).Msg("close_linger_expired")
 			c.closeNow()
 		} else {
 			c.ls.park(c, pollInterval)
@@ -387,9 +386,9 @@ func (c *conn) onClose(sockErr error) {
 	if chosen == errWSPeerClosed {
 		chosen = nil // a WebSocket close is the peer's clean close, like EOF
 	}
-	reason := c.s.closeReason(chosen, sockErr)
-	c.s.conns.Add(-1)
-	if e := c.s.log.Debug(); e.Enabled() {
+	reason := c.ls.s.closeReason(chosen, sockErr)
+	c.ls.s.conns.Add(-1)
+	if e := c.ls.s.log.Debug(); e.Enabled() {
 		e.AnErr("reason", reason).Stringer("peer", c.gc.RemoteAddr()).Msg("connection_closed")
 	}
 	c.releaseWS()
@@ -455,7 +454,7 @@ func (e *timerEntry) fire(now time.Time) {
 	}
 	if e.kind == timerHandshake {
 		c.hs = nil
-		if e := c.s.log.Debug(); e.Enabled() {
+		if e := c.ls.s.log.Debug(); e.Enabled() {
 			e.Stringer("peer", c.gc.RemoteAddr()).Msg("ws_handshake_timeout")
 		}
 		if c.beginClose(ErrHandshakeTimeout, true) {
@@ -465,7 +464,7 @@ func (e *timerEntry) fire(now time.Time) {
 	}
 	if e.kind == timerIdle {
 		c.idle = nil
-		if e := c.s.log.Debug(); e.Enabled() {
+		if e := c.ls.s.log.Debug(); e.Enabled() {
 			e.Stringer("peer", c.gc.RemoteAddr()).Msg("idle_timeout")
 		}
 		if c.beginClose(ErrIdleTimeout, true) {

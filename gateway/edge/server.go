@@ -314,7 +314,7 @@ func (h *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close
 	}
 	ls := s.loopFor(gc.EventLoop())
-	c := &conn{s: s, ls: ls, gc: gc}
+	c := &conn{ls: ls, gc: gc}
 	if s.ws != nil {
 		// The channel is made once the Upgrade request is accepted: its
 		// ConnInfo needs the request (a proxy's client address).

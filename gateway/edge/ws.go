@@ -436,7 +436,7 @@ func (c *conn) onTrafficWS() gnet.Action {
 		_, _ = gc.Discard(pos)
 	}
 	if frameErr != nil {
-		if e := c.s.log.Debug(); e.Enabled() {
+		if e := c.ls.s.log.Debug(); e.Enabled() {
 			e.Err(frameErr).Stringer("peer", gc.RemoteAddr()).Msg("parse_frame_failed")
 		}
 		w.errCode = closeCodeFor(frameErr)
@@ -480,7 +480,7 @@ func (c *conn) payload(out, p []byte) ([]byte, error, error) {
 			}
 		}
 	}
-	if len(w.app) > c.s.cfg.MaxInboundBuffered {
+	if len(w.app) > c.ls.s.cfg.MaxInboundBuffered {
 		return out, nil, ErrInboundTooLarge
 	}
 	return out, nil, nil

@@ -96,7 +96,7 @@ func (c *conn) handshake(buf, out []byte) (int, []byte, error) {
 		return n, c.refuseUpgrade(out, herr), fmt.Errorf("%w: %v", ErrWSHandshake, herr)
 	}
 
-	s := c.s
+	s := c.ls.s
 	ci := adapters.ConnInfo{
 		Listener: s.cfg.Name,
 		Local:    localAddrPort(c.gc),
@@ -140,7 +140,7 @@ func (c *conn) handshake(buf, out []byte) (int, []byte, error) {
 
 // refuseUpgrade appends the HTTP error response and logs why.
 func (c *conn) refuseUpgrade(out []byte, e *httpError) []byte {
-	if l := c.s.log.Debug(); l.Enabled() {
+	if l := c.ls.s.log.Debug(); l.Enabled() {
 		l.Int("status", e.status).Str("reason", e.reason).Stringer("peer", c.gc.RemoteAddr()).Msg("ws_handshake_refused")
 	}
 	body := e.reason + "\n"
