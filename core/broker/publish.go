@@ -25,6 +25,7 @@ type delivery struct {
 	retain bool
 	ids    []uint32
 	shared string // the group key, for a delivery through a shared subscription
+	stored bool   // the session is persistent (and the broker has a store)
 }
 
 var deliveryPool = sync.Pool{New: func() any { s := make([]delivery, 0, 16); return &s }}
@@ -33,13 +34,12 @@ var deliveryPool = sync.Pool{New: func() any { s := make([]delivery, 0, 16); ret
 type PublishResult struct {
 	// Matched is the number of sessions the message was queued for.
 	Matched int
-	// Pressured lists the sessions that took a QoS 1 or 2 copy of the
-	// message while past max_mqueue_len. The publisher's acknowledgement
-	// should wait until each has drained (session.WhenDrained), bounded in
-	// time: that is the push-back that keeps acknowledged messages from
-	// being dropped. Nil in the common case.
-	// A persistent subscriber's copy adds the store's ticket: the publisher
-	// is acknowledged once the message is durable.
+	// Pressured lists what the publisher's acknowledgement should wait for:
+	// the sessions that took a QoS 1 or 2 copy while past max_mqueue_len
+	// (push-back, bounded in time, so that acknowledged messages are not
+	// dropped), and the store's ticket when a persistent session took a
+	// QoS 1 or 2 copy (the message is acknowledged once durable). Nil in the
+	// common case.
 	Pressured []core.Backlog
 	// Delayed is set for a $delayed message: it is held, not routed yet, so
 	// Matched says nothing about its subscribers.
@@ -133,12 +133,12 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 	durable := 0 // persistent sessions among the deliveries
 	if b.store != nil {
 		for i := range ds {
-			if ds[i].sess.Persistent() {
+			if ds[i].stored = ds[i].sess.Persistent(); ds[i].stored {
 				durable++
 			}
 		}
 	}
-	stored := false
+	needTicket := false
 	for i := range ds {
 		d := &ds[i]
 		p := session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids, Shared: d.shared, SharedBody: durable > 1}
@@ -152,12 +152,10 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		default:
 			res.Matched++
 		}
-		if queued && durable > 0 && d.qos > core.QoS0 && d.sess.Persistent() {
-			stored = true
-		}
+		needTicket = needTicket || queued && d.stored && d.qos > core.QoS0
 		*d = delivery{}
 	}
-	if stored {
+	if needTicket {
 		res.Pressured = append(res.Pressured, b.store.Mark())
 	}
 	*dp = ds[:0]
