@@ -41,15 +41,12 @@ type Server struct {
 	refused  lograte.Limiter // MaxConnections refusals
 	rejected lograte.Limiter // NewChannel errors
 
-	mu      sync.Mutex
-	started bool
-	booted  chan struct{} // closed by OnBoot: listening
-	done    chan struct{} // closed when gnet.Run has returned
-	runErr  error         // gnet.Run's result; read after done
-	engine  gnet.Engine
-	addr    net.Addr
-	loops   map[gnet.EventLoop]*loopState
-	closed  bool // loops released by Stop
+	mu sync.Mutex
+	lifecycle
+	engine gnet.Engine
+	addr   net.Addr
+	loops  map[gnet.EventLoop]*loopState
+	closed bool // loops released by Stop
 }
 
 // NewTCP makes a TCP listener for adapter a. ctx is the core as the adapter's
@@ -80,35 +77,27 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	if s.started {
-		s.mu.Unlock()
+	ok := s.begin()
+	s.mu.Unlock()
+	if !ok {
 		return ErrStarted
 	}
-	s.started = true
-	s.booted = make(chan struct{})
-	s.done = make(chan struct{})
-	s.mu.Unlock()
-
-	go s.run()
-
-	select {
-	case <-s.booted:
-		bind := s.cfg.Bind
-		if a := s.Addr(); a != nil {
-			bind = a.String()
-		}
-		s.log.Debug().Str("bind", bind).Msg("listener_started")
-		return nil
-	case <-s.done:
-		return fmt.Errorf("%s.bind: %s: %w", s.key, s.cfg.Bind, s.runErr)
-	case <-ctx.Done():
-		go func() { _ = s.Stop(context.Background()) }()
-		return ctx.Err()
+	go s.lifecycle.run(s.runEngine, s.log)
+	if failed, err := s.wait(ctx, s.Stop); failed {
+		return fmt.Errorf("%s.bind: %s: %w", s.key, s.cfg.Bind, err)
+	} else if err != nil {
+		return err
 	}
+	bind := s.cfg.Bind
+	if a := s.Addr(); a != nil {
+		bind = a.String()
+	}
+	s.log.Debug().Str("bind", bind).Msg("listener_started")
+	return nil
 }
 
-// run is gnet.Run on its own goroutine: it blocks until the engine stops.
-func (s *Server) run() {
+// runEngine is gnet.Run: it blocks until the engine stops.
+func (s *Server) runEngine() error {
 	nodelay := gnet.TCPDelay
 	if s.cfg.TCPNoDelay {
 		nodelay = gnet.TCPNoDelay
@@ -117,7 +106,7 @@ func (s *Server) run() {
 	if !strings.Contains(proto, "://") {
 		proto = "tcp://" + proto
 	}
-	err := gnet.Run(&events{s: s}, proto,
+	return gnet.Run(&events{s: s}, proto,
 		gnet.WithMulticore(s.cfg.Multicore),
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithReuseAddr(true),
@@ -129,15 +118,6 @@ func (s *Server) run() {
 		gnet.WithReadBufferCap(readBufferCap),
 		gnet.WithLogger(gnetLogger{log: s.log}),
 	)
-	s.runErr = err // published to Start and Stop by close(done)
-	select {
-	case <-s.booted:
-		if err != nil {
-			s.log.Error().Err(err).Msg("listener_failed")
-		}
-	default:
-	}
-	close(s.done)
 }
 
 // Addr is the bound address (the real port when Bind asked for port 0);
@@ -163,11 +143,8 @@ func (s *Server) Stop(ctx context.Context) error {
 	if done == nil {
 		return nil
 	}
-	select {
-	case <-booted:
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := settled(ctx, booted, done); err != nil {
+		return err
 	}
 	s.stopping.Store(true)
 

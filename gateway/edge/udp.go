@@ -117,15 +117,12 @@ type UDPServer struct {
 	fullLog  lograte.Limiter
 	stopping atomic.Bool
 
-	mu      sync.Mutex
-	started bool
-	booted  chan struct{}
-	done    chan struct{}
-	runErr  error
-	engine  gnet.Engine
-	addr    *net.UDPAddr
-	sendFD  int // a duplicate of the socket, for SendTo; -1 when none
-	loops   map[gnet.EventLoop]*udpLoop
+	mu sync.Mutex
+	lifecycle
+	engine gnet.Engine
+	addr   *net.UDPAddr
+	sendFD int // a duplicate of the socket, for SendTo; -1 when none
+	loops  map[gnet.EventLoop]*udpLoop
 }
 
 // NewUDP makes a UDP listener for adapter a; ctx is passed to NewChannel.
@@ -171,28 +168,23 @@ func (s *UDPServer) Start(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	if s.started {
-		s.mu.Unlock()
+	ok := s.begin()
+	s.mu.Unlock()
+	if !ok {
 		return ErrStarted
 	}
-	s.started = true
-	s.booted = make(chan struct{})
-	s.done = make(chan struct{})
-	s.mu.Unlock()
-	go s.run()
-	select {
-	case <-s.booted:
-		s.log.Debug().Str("bind", s.Addr().String()).Msg("listener_started")
-		return nil
-	case <-s.done:
-		return fmt.Errorf("%s.bind: %s: %w", s.cfg.key(), s.cfg.Bind, s.runErr)
-	case <-ctx.Done():
-		go func() { _ = s.Stop(context.Background()) }()
-		return ctx.Err()
+	go s.lifecycle.run(s.runEngine, s.log)
+	if failed, err := s.wait(ctx, s.Stop); failed {
+		return fmt.Errorf("%s.bind: %s: %w", s.cfg.key(), s.cfg.Bind, err)
+	} else if err != nil {
+		return err
 	}
+	s.log.Debug().Str("bind", s.Addr().String()).Msg("listener_started")
+	return nil
 }
 
-func (s *UDPServer) run() {
+// runEngine is gnet.Run: it blocks until the engine stops.
+func (s *UDPServer) runEngine() error {
 	proto := s.cfg.Bind
 	if !strings.Contains(proto, "://") {
 		proto = "udp://" + proto
@@ -211,16 +203,7 @@ func (s *UDPServer) run() {
 	if s.cfg.SendBuffer > 0 {
 		opts = append(opts, gnet.WithSocketSendBuffer(s.cfg.SendBuffer))
 	}
-	err := gnet.Run(&udpEvents{s: s}, proto, opts...)
-	s.runErr = err
-	select {
-	case <-s.booted:
-		if err != nil {
-			s.log.Error().Err(err).Msg("listener_failed")
-		}
-	default:
-	}
-	close(s.done)
+	return gnet.Run(&udpEvents{s: s}, proto, opts...)
 }
 
 // Addr is the bound address; nil before Start has succeeded.
@@ -254,11 +237,8 @@ func (s *UDPServer) Stop(ctx context.Context) error {
 	if done == nil {
 		return nil
 	}
-	select {
-	case <-booted:
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := settled(ctx, booted, done); err != nil {
+		return err
 	}
 	if !s.stopping.CompareAndSwap(false, true) {
 		select {
