@@ -332,7 +332,7 @@ func readBody(r *request, limit int) ([]byte, error) {
 // fetches the rest of a notification too large for one block
 // (RFC 7959 §3.4).
 func (s *Server) handleGet(r *request, q query, who identity, name string, v4 bool) response {
-	filter := who.info.Mountpoint + name
+	filter := adapters.MountFilter(who.info.Mountpoint, name)
 	obs, err := r.msg.Observe()
 	if err != nil {
 		if r.msg.HasOption(message.Block2) {

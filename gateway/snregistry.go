@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func (s *fileRegistryStore) Load(clientID string) (map[uint16]string, error) {
 	}
 	defer f.Close() //nolint:errcheck
 	var rf registryFile
-	dec := json.NewDecoder(&limitedReader{f: f, n: maxRegistryFile})
+	dec := json.NewDecoder(io.LimitReader(f, maxRegistryFile)) // an oversized file ends in truncated JSON: an error
 	if err := dec.Decode(&rf); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
@@ -129,23 +130,4 @@ func (s *fileRegistryStore) Delete(clientID string) error {
 		return nil
 	}
 	return err
-}
-
-// limitedReader fails a read past n bytes instead of ending quietly, so
-// an oversized file is an error rather than truncated JSON.
-type limitedReader struct {
-	f *os.File
-	n int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errors.New("registry file too large")
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.f.Read(p)
-	l.n -= int64(n)
-	return n, err
 }

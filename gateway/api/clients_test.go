@@ -131,11 +131,13 @@ func TestSubscribeOnBehalf(t *testing.T) {
 	c.AddRoute("#", func(_ pahov3.Client, m pahov3.Message) { got <- m.Topic() + " " + string(m.Payload()) })
 	offline := n.client(t, "off", "", false)
 	offline.Disconnect(0)
-	eventually(5*time.Second, func() bool {
+	if !eventually(5*time.Second, func() bool {
 		var r clientRow
 		n.get(t, "/api/v5/clients/off", &r)
 		return !r.Connected
-	})
+	}) {
+		t.Fatal("client off still shown connected after its DISCONNECT")
+	}
 	cases := []struct {
 		name, path string
 		body       any
