@@ -170,12 +170,7 @@ func (c *client) deliver(sess *session.Session, d *session.Delivery) (ackedNow b
 	if id != 0 && cons == 0 {
 		// Nothing will acknowledge it (non-confirmable, or no observer
 		// left): the session must not wait.
-		if d.QoS == core.QoS2 {
-			sess.Rec(id)
-			sess.Comp(id)
-		} else {
-			sess.Ack(id)
-		}
+		sess.Settle(d)
 		return true
 	}
 	return false

@@ -16,7 +16,6 @@ import (
 
 	"github.com/manifold-iot/manifold/adapters/coapnet"
 	codec "github.com/manifold-iot/manifold/codec/lwm2m"
-	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/session"
 )
 
@@ -178,20 +177,9 @@ func (e *endpoint) takeCommands(buf []session.Delivery) []session.Delivery {
 		buf, more = sess.Take(buf[:0], time.Now(), 64)
 		for i := range buf {
 			d := &buf[i]
-			switch {
-			case d.Release:
-				sess.Comp(d.PacketID)
-			case d.Msg != nil:
-				if d.PacketID != 0 {
-					// The command is the gateway's now: acknowledge it
-					// (QoS 1, or QoS 2 received and completed).
-					if d.QoS == core.QoS2 {
-						sess.Rec(d.PacketID)
-						sess.Comp(d.PacketID)
-					} else {
-						sess.Ack(d.PacketID)
-					}
-				}
+			// The command is the gateway's now: settle it at once.
+			sess.Settle(d)
+			if !d.Release && d.Msg != nil {
 				e.enqueue(d.Msg.Payload)
 			}
 			buf[i] = session.Delivery{}

@@ -283,15 +283,7 @@ func (c *channel) writeDeliveries() {
 				c.send(d.Msg.Payload)
 			}
 		}
-		switch {
-		case d.Release:
-			c.sess.Comp(d.PacketID)
-		case d.QoS == core.QoS1:
-			c.sess.Ack(d.PacketID)
-		case d.QoS == core.QoS2:
-			c.sess.Rec(d.PacketID)
-			c.sess.Comp(d.PacketID)
-		}
+		c.sess.Settle(d)
 		c.dbuf[i] = session.Delivery{}
 	}
 }

@@ -580,3 +580,20 @@ func (s *Session) Pending(fn func(p *Pending, packetID uint16)) {
 	}
 	s.queue.each(func(p *Pending) { fn(p, 0) })
 }
+
+// Settle completes a delivery at once, for a channel whose peer has no
+// acknowledgements of its own (raw TCP/UDP, a non-confirmable CoAP
+// notification, an LwM2M command taken by the gateway): a PUBREL's exchange
+// ends, a QoS 1 message is acknowledged, a QoS 2 message is received and
+// completed. QoS 0 deliveries need nothing.
+func (s *Session) Settle(d *Delivery) {
+	switch {
+	case d.Release:
+		s.Comp(d.PacketID)
+	case d.QoS == core.QoS1:
+		s.Ack(d.PacketID)
+	case d.QoS == core.QoS2:
+		s.Rec(d.PacketID)
+		s.Comp(d.PacketID)
+	}
+}

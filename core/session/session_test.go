@@ -369,3 +369,29 @@ func TestPushBackSignals(t *testing.T) {
 		t.Fatalf("Discard: wakes %d, queued %d", w.n.Load(), s.Stats().Queued)
 	}
 }
+
+func TestSettleCompletesEveryKindOfDelivery(t *testing.T) {
+	s := New("c", Config{})
+	s.Bind(&countingNotifier{}, 0)
+	for _, q := range []core.QoS{core.QoS0, core.QoS1, core.QoS2} {
+		s.Enqueue(Pending{Msg: &core.Message{Topic: "t", QoS: q}, QoS: q})
+	}
+	ds, _ := s.Take(nil, time.Now(), 0)
+	if len(ds) != 3 {
+		t.Fatalf("took %d deliveries", len(ds))
+	}
+	for i := range ds {
+		s.Settle(&ds[i])
+	}
+	if st := s.Stats(); st.Inflight != 0 {
+		t.Fatalf("%d deliveries still in flight after Settle", st.Inflight)
+	}
+	// A PUBREL to resend (a resumed QoS 2 exchange) is settled too.
+	s.Enqueue(Pending{Msg: &core.Message{Topic: "t", QoS: core.QoS2}, QoS: core.QoS2})
+	ds, _ = s.Take(nil, time.Now(), 0)
+	s.Rec(ds[0].PacketID)
+	s.Settle(&Delivery{PacketID: ds[0].PacketID, Release: true})
+	if st := s.Stats(); st.Inflight != 0 {
+		t.Fatalf("PUBREL not settled: %d in flight", st.Inflight)
+	}
+}
