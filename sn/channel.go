@@ -3,7 +3,6 @@ package sn
 import (
 	"errors"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -86,7 +85,6 @@ type channel struct {
 
 	phase  phase
 	client core.ClientInfo
-	mount  string
 	sess   *session.Session
 	clean  bool
 	fwd    *fwd
@@ -426,20 +424,8 @@ func (c *channel) handlePingreq(p *snc.Pingreq) adapters.Replies {
 	return c.reply()
 }
 
-// mountTopic applies the mountpoint.
-func (c *channel) mountTopic(t string) string { return c.mount + t }
+// mountTopic applies the client's mountpoint.
+func (c *channel) mountTopic(t string) string { return adapters.Mount(c.client.Mountpoint, t) }
 
 // unmount strips the mountpoint from a delivered topic.
-func (c *channel) unmount(t string) string {
-	if c.mount != "" && strings.HasPrefix(t, c.mount) {
-		return t[len(c.mount):]
-	}
-	return t
-}
-
-func mountpoint(tpl string, ci *core.ClientInfo) string {
-	if tpl == "" {
-		return ""
-	}
-	return strings.NewReplacer("${clientid}", ci.ClientID, "${username}", ci.Username).Replace(tpl)
-}
+func (c *channel) unmount(t string) string { return adapters.Unmount(c.client.Mountpoint, t) }

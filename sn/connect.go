@@ -29,8 +29,7 @@ func (c *channel) handleConnect(p *snc.Connect) adapters.Replies {
 	if err := c.ctx.Authenticate(adapters.AuthRequest{Client: &c.client}); err != nil {
 		return c.refuse(snc.RejectedNotSupported, err.Error())
 	}
-	c.mount = mountpoint(c.cfg.Mountpoint, &c.client)
-	c.client.Mountpoint = c.mount
+	c.client.Mountpoint = adapters.ExpandMountpoint(c.cfg.Mountpoint, &c.client)
 	c.will = nil
 	if p.Will {
 		cp := *p

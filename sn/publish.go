@@ -139,7 +139,7 @@ func (c *channel) handlePublishNeg(p *snc.Publish) adapters.Replies {
 		c.ev(c.log.Info()).Err(err).Msg("qos3_publish_unauthenticated")
 		return c.reply()
 	}
-	ci.Mountpoint = mountpoint(c.cfg.Mountpoint, &ci)
+	ci.Mountpoint = adapters.ExpandMountpoint(c.cfg.Mountpoint, &ci)
 	if code := c.route(&ci, ci.Mountpoint+name, p, core.QoS0); code != snc.Accepted {
 		c.write(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: code})
 	}

@@ -97,7 +97,7 @@ func (c *channel) handleSubscribe(p *snc.Subscribe) adapters.Replies {
 		c.write(&ack)
 		return c.reply()
 	}
-	filter := c.mountTopic(name)
+	filter := adapters.MountFilter(c.client.Mountpoint, name)
 	qos := core.QoS(p.QoS)
 	if !c.ctx.Authorize(&c.client, core.ActionSubscribe, filter, qos, false) {
 		c.ev(c.log.Info()).Str("filter", filter).Msg("subscribe_denied")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -56,7 +55,6 @@ type channel struct {
 	phase  phase
 	client core.ClientInfo
 	sess   *session.Session
-	mount  string // the expanded mountpoint
 	up     string // the expanded up_topic (config-only mode)
 	resume bool   // a resumed session's unacknowledged messages are still to be written
 
@@ -290,11 +288,12 @@ func (c *channel) writeDeliveries() {
 
 // unmounted is m as the handler named its topic: without the mountpoint.
 func (c *channel) unmounted(m *core.Message) *core.Message {
-	if c.mount == "" || !strings.HasPrefix(m.Topic, c.mount) {
+	t := adapters.Unmount(c.client.Mountpoint, m.Topic)
+	if len(t) == len(m.Topic) {
 		return m
 	}
 	cp := *m // messages are shared and immutable: change a copy
-	cp.Topic = m.Topic[len(c.mount):]
+	cp.Topic = t
 	return &cp
 }
 
@@ -397,8 +396,7 @@ func (c *channel) connect(clientID, username string, password []byte) error {
 		c.client.ClientID, c.client.Username = "", ""
 		return fmt.Errorf("%w: %w", ErrAuthFailed, err)
 	}
-	c.mount = expand(c.cfg.Mountpoint, &c.client)
-	c.client.Mountpoint = c.mount
+	c.client.Mountpoint = expand(c.cfg.Mountpoint, &c.client)
 	expiry := time.Duration(0)
 	if !c.cfg.CleanSession {
 		expiry = c.cfg.SessionExpiry
@@ -457,7 +455,7 @@ func (c *channel) publish(topic string, payload []byte, qos core.QoS, retain boo
 		return fmt.Errorf("%w: publish %s", ErrNotAuthorized, topic)
 	}
 	m := &core.Message{
-		Topic:   c.mount + topic,
+		Topic:   adapters.Mount(c.client.Mountpoint, topic),
 		Payload: append([]byte(nil), payload...), // the frame points into the read buffer
 		QoS:     qos,
 		Retain:  retain,
@@ -483,7 +481,7 @@ func (c *channel) subscribe(filter string, qos core.QoS) error {
 		}
 		return fmt.Errorf("%w: subscribe %s", ErrNotAuthorized, filter)
 	}
-	res, err := c.ctx.Subscribe(c.client.ClientID, c, c.mount+filter, core.SubOptions{QoS: qos})
+	res, err := c.ctx.Subscribe(c.client.ClientID, c, adapters.MountFilter(c.client.Mountpoint, filter), core.SubOptions{QoS: qos})
 	if err != nil {
 		return fmt.Errorf("raw: subscribe %s: %w", filter, err)
 	}
@@ -498,7 +496,7 @@ func (c *channel) unsubscribe(filter string) error {
 	case phaseClosing:
 		return ErrClosed
 	}
-	if _, err := c.ctx.Unsubscribe(c.client.ClientID, c, c.mount+filter); err != nil {
+	if _, err := c.ctx.Unsubscribe(c.client.ClientID, c, adapters.MountFilter(c.client.Mountpoint, filter)); err != nil {
 		return fmt.Errorf("raw: unsubscribe %s: %w", filter, err)
 	}
 	return nil
