@@ -81,14 +81,7 @@ func (s *Server) newRawListener(ref config.GatewayListenerRef) (listenerServer, 
 	switch ref.Kind {
 	case config.KindTCP:
 		l := g.Listeners.TCP[ref.Name]
-		ec := edge.DefaultTCPConfig()
-		ec.Name, ec.Key = ref.ID(), ref.Key()
-		ec.Bind = l.Bind.String()
-		ec.MaxConnections = l.MaxConnections
-		ec.TCPNoDelay = l.TCPOptions.Nodelay
-		ec.MaxInboundBuffered = max(ec.MaxInboundBuffered, 2*int(l.Framing.MaxLength))
-		ec.IdleTimeout = -1 // the raw channel enforces its idle_timeout itself
-		return edge.NewTCP(ec, a, s.core, s.log), nil
+		return edge.NewTCP(edgeTCPConfig(ref.ID(), ref.Key(), &l.Listener, int(l.Framing.MaxLength)), a, s.core, s.log), nil
 	case config.KindSSL:
 		return listener.NewTLS(s.secure[ref.ID()], a, s.core, s.log), nil
 	case config.KindUDP:

@@ -135,14 +135,7 @@ func (s *Server) newStompListener(ref config.GatewayListenerRef) (listenerServer
 	inbound := max(edge.DefaultMaxInboundBuffered, 2*int(st.MaxFrameSize))
 	switch ref.Kind {
 	case config.KindTCP:
-		ec := edge.DefaultTCPConfig()
-		ec.Name, ec.Key = ref.ID(), ref.Key()
-		ec.Bind = l.Bind.String()
-		ec.MaxConnections = l.MaxConnections
-		ec.TCPNoDelay = l.TCPOptions.Nodelay
-		ec.MaxInboundBuffered = inbound
-		ec.IdleTimeout = -1 // the STOMP channel enforces idle_timeout itself
-		return edge.NewTCP(ec, ad, s.core, s.log), nil
+		return edge.NewTCP(edgeTCPConfig(ref.ID(), ref.Key(), l, int(st.MaxFrameSize)), ad, s.core, s.log), nil
 	case config.KindSSL:
 		return listener.NewTLS(s.secure[ref.ID()], ad, s.core, s.log), nil
 	}

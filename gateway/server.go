@@ -312,13 +312,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // tcpConfig maps a listener's common keys onto the edge's TCP configuration.
 func tcpConfig(ref config.ListenerRef, l *config.Listener, m config.MQTTConfig) edge.TCPConfig {
+	return edgeTCPConfig(ref.Kind+":"+ref.Name, "", l, int(m.MaxPacketSize))
+}
+
+// edgeTCPConfig maps a listener's common keys onto the edge's TCP
+// configuration, for any protocol: inbound bytes may reach two of its
+// largest frames, and the channel enforces its own idle timeout.
+func edgeTCPConfig(name, key string, l *config.Listener, maxFrame int) edge.TCPConfig {
 	ec := edge.DefaultTCPConfig()
-	ec.Name = ref.Kind + ":" + ref.Name
+	ec.Name, ec.Key = name, key
 	ec.Bind = l.Bind.String()
 	ec.MaxConnections = l.MaxConnections
 	ec.TCPNoDelay = l.TCPOptions.Nodelay
-	ec.MaxInboundBuffered = max(ec.MaxInboundBuffered, 2*int(m.MaxPacketSize))
-	ec.IdleTimeout = -1 // the MQTT channel enforces mqtt.idle_timeout itself
+	ec.MaxInboundBuffered = max(ec.MaxInboundBuffered, 2*maxFrame)
+	ec.IdleTimeout = -1
 	return ec
 }
 
