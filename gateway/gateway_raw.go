@@ -56,7 +56,7 @@ func (s *Server) loadRaw() error {
 			if err != nil {
 				return err
 			}
-			lc.IdleTimeout = -1 // the raw channel enforces its idle_timeout
+			lc.IdleTimeout = -1                                                            // the raw channel enforces its idle_timeout
 			lc.MaxInboundBuffered = max(lc.MaxInboundBuffered, 2*int(l.Framing.MaxLength)) // as on TCP
 			s.secure[ref.ID()] = lc
 		case config.KindUDP:
