@@ -106,6 +106,8 @@ type Broker struct {
 	clients map[string]*client // guarded by mu
 
 	stats counters
+
+	queueFull func(clientID string) // OnQueueFull's hook; nil: none
 }
 
 // counters are the broker's running totals, read by Stats.
@@ -159,6 +161,17 @@ func New(cfg Config, log zerolog.Logger) *Broker {
 	b.sys = sys.New(sc, systemPublisher{b}, b.sysSnapshot, log)
 	return b
 }
+
+// OnQueueFull sets fn, called with a session's client id, on the
+// publisher's goroutine, each time that session's full queue refuses a
+// message (the alarm monitor's hook). fn must be cheap and must not block
+// or publish. Set it before the broker takes connections.
+func (b *Broker) OnQueueFull(fn func(clientID string)) { b.queueFull = fn }
+
+// SysPublisher is what $SYS messages are published through: the broker's
+// own publisher, not subject to the limits put on clients. Other core
+// packages (core/alarm) publish their $SYS topics through it.
+func (b *Broker) SysPublisher() sys.Publisher { return systemPublisher{b} }
 
 // Start begins the broker's periodic work: the $SYS topics.
 func (b *Broker) Start() { b.sys.Start() }

@@ -146,6 +146,9 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		switch {
 		case !queued:
 			b.stats.dropped.Add(1)
+			if pressured && b.queueFull != nil { // refused because the queue is full
+				b.queueFull(d.sess.ClientID)
+			}
 		case pressured && d.qos > core.QoS0:
 			res.Pressured = append(res.Pressured, d.sess)
 			fallthrough
