@@ -26,6 +26,10 @@ type Config struct {
 	MQTT MQTTConfig `yaml:"mqtt"`
 	// SysTopics controls the $SYS topics.
 	SysTopics SysTopicsConfig `yaml:"sys_topics"`
+	// Sysmon sets when the node raises alarms about itself.
+	Sysmon SysmonConfig `yaml:"sysmon"`
+	// Alarm controls the alarm list.
+	Alarm AlarmConfig `yaml:"alarm"`
 	// Authorization controls publish/subscribe authorization.
 	Authorization AuthorizationConfig `yaml:"authorization"`
 	// Dashboard configures the dashboard and HTTP API.
@@ -500,6 +504,8 @@ func Default() *Config {
 			SysHeartbeatInterval: Duration(30 * time.Second),
 			SysEventMessages:     SysEventMessages{ClientConnected: true, ClientDisconnected: true},
 		},
+		Sysmon: defaultSysmon(),
+		Alarm:  AlarmConfig{SizeLimit: 1000},
 		Authorization: AuthorizationConfig{
 			NoMatch:    "allow",
 			DenyAction: "ignore",

@@ -44,6 +44,13 @@ func TestEnvOverrides(t *testing.T) {
 					t.Errorf("tcp listeners = %v", c.Listeners.TCP)
 				}
 			}},
+		{"sysmon keys", "", []string{"MANIFOLD_SYSMON__OS__CPU_HIGH_WATERMARK=95%", "MANIFOLD_SYSMON__DISK__DISK_CHECK_INTERVAL=disabled",
+			"MANIFOLD_ALARM__SIZE_LIMIT=10"},
+			func(t *testing.T, c *Config) {
+				if c.Sysmon.OS.CPUHighWatermark != 95 || c.Sysmon.Disk.DiskCheckInterval != 0 || c.Alarm.SizeLimit != 10 {
+					t.Errorf("sysmon = %+v, alarm = %+v", c.Sysmon, c.Alarm)
+				}
+			}},
 		{"values read like YAML scalars", "", []string{
 			"MANIFOLD_MQTT__RETAIN_AVAILABLE=false", "MANIFOLD_MQTT__RETRY_INTERVAL=1m",
 			"MANIFOLD_MQTT__MAX_PACKET_SIZE=2MB", "MANIFOLD_MQTT__KEEPALIVE_MULTIPLIER=2.5",

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -216,6 +217,36 @@ func TestSuggest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := suggest(tc.key, candidates); got != tc.want {
 				t.Errorf("suggest(%q) = %q, want %q", tc.key, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePercent(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Percent
+		ok   bool
+	}{
+		{"70%", 70, true},
+		{"12.5%", 12.5, true},
+		{" 0% ", 0, true},
+		{"100%", 100, true},
+		{"70", 0, false},
+		{"0.7", 0, false},
+		{"101%", 0, false},
+		{"-1%", 0, false},
+		{"%", 0, false},
+		{"NaN%", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParsePercent(tc.in)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("ParsePercent(%q) = %v, %v", tc.in, got, err)
+			}
+			if tc.ok && got.String() != strings.TrimSpace(tc.in) {
+				t.Errorf("String() = %q", got.String())
 			}
 		})
 	}

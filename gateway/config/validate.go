@@ -74,6 +74,12 @@ func (c *Config) validate() []*Error {
 		}
 	}
 
+	if o := c.Sysmon.OS; o.CPULowWatermark > o.CPUHighWatermark {
+		v.add("sysmon.os.cpu_low_watermark", "%s is above sysmon.os.cpu_high_watermark %s", o.CPULowWatermark, o.CPUHighWatermark)
+	}
+	if cn := c.Sysmon.Connections; cn.LowWatermark > cn.HighWatermark {
+		v.add("sysmon.connections.low_watermark", "%s is above sysmon.connections.high_watermark %s", cn.LowWatermark, cn.HighWatermark)
+	}
 	if c.Dashboard.DefaultUsername == "" {
 		v.add("dashboard.default_username", "expected a user name, got \"\"")
 	}
