@@ -85,12 +85,14 @@ func (s *Server) maxConnections(kind, name string) int {
 func (s *Server) Listeners() []api.Listener {
 	s.mu.Lock()
 	running := map[string]string{}
+	counters := map[string]listenerServer{}
 	for _, l := range s.listeners {
 		if l.addr != nil {
 			running[l.id] = l.addr.String()
 		} else {
 			running[l.id] = ""
 		}
+		counters[l.id] = l.srv
 	}
 	s.mu.Unlock()
 	var out []api.Listener
@@ -108,6 +110,9 @@ func (s *Server) Listeners() []api.Listener {
 		addr, ok := running[ref.ID()]
 		out = append(out, api.Listener{ID: ref.ID(), Type: ref.Kind, Name: ref.Name, Gateway: ref.Gateway,
 			Bind: ref.Bind.String(), Addr: addr, Running: ok})
+	}
+	for i := range out {
+		withCounters(&out[i], counters[out[i].ID])
 	}
 	return out
 }
@@ -170,7 +175,7 @@ func (s *Server) ListenerAction(id, action string) error {
 	if err := srv.Start(context.Background()); err != nil {
 		return err
 	}
-	s.listeners = append(s.listeners, runningListener{id: id, key: id, stop: srv.Stop, addr: srv.Addr()})
+	s.listeners = append(s.listeners, runningListener{id: id, key: id, stop: srv.Stop, addr: srv.Addr(), srv: srv})
 	s.log.Info().Str("listener", id).Str("addr", srv.Addr().String()).Msg("listener_started")
 	return nil
 }

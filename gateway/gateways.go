@@ -110,7 +110,7 @@ func (s *Server) startGateways(ctx context.Context) error {
 		if err := srv.Start(ctx); err != nil {
 			return err
 		}
-		s.addListener(ref.ID(), ref.Key(), srv.Stop, srv.Addr())
+		s.addListener(ref.ID(), ref.Key(), srv)
 		log.Info().Str("bind", ref.Bind.String()).Str("addr", srv.Addr().String()).Msg("listener_started")
 	}
 	return nil

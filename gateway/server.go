@@ -14,6 +14,7 @@ import (
 
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/alarm"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/hooks"
 	"github.com/manifold-iot/manifold/core/store"
@@ -41,6 +42,8 @@ type Server struct {
 
 	api    *api.API      // nil when dashboard.listeners.http is off
 	banned *hooks.Banned // checked first by the policy chain
+	alarms *alarm.Registry
+	sysmon *alarm.Monitor // started by Run, stopped with the broker
 
 	levelSet atomic.Bool // SetLogLevel was called
 
@@ -56,6 +59,7 @@ type runningListener struct {
 	key  string // its config key path, for errors
 	stop func(context.Context) error
 	addr net.Addr
+	srv  listenerServer // for its counters (alarms.go)
 }
 
 // Option adjusts a Server built by New.
@@ -113,6 +117,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 		o:      o,
 		banned: banned,
 	}
+	s.newAlarms(log)
 	if err := s.newAPI(); err != nil {
 		s.closeBroker()
 		return nil, err
@@ -219,6 +224,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	s.broker.Start()
+	s.sysmon.Start()
 	s.log.Info().Msg("server_started")
 	<-ctx.Done()
 	return s.Shutdown(context.Background())
@@ -245,7 +251,7 @@ func (s *Server) startListeners(ctx context.Context) error {
 		if err := srv.Start(ctx); err != nil {
 			return err // names listeners.<kind>.<name>.bind (or the key at fault)
 		}
-		s.addListener(ref.Kind+":"+ref.Name, ref.Key(), srv.Stop, srv.Addr())
+		s.addListener(ref.Kind+":"+ref.Name, ref.Key(), srv)
 		if ref.Kind != config.KindDashboard {
 			s.addBuilder(ref.Kind+":"+ref.Name, func() (listenerServer, error) { return s.newListener(ref) })
 		}
@@ -278,9 +284,9 @@ func (s *Server) newListener(ref config.ListenerRef) (listenerServer, error) {
 	return nil, nil
 }
 
-func (s *Server) addListener(id, key string, stop func(context.Context) error, addr net.Addr) {
+func (s *Server) addListener(id, key string, srv listenerServer) {
 	s.mu.Lock()
-	s.listeners = append(s.listeners, runningListener{id: id, key: key, stop: stop, addr: addr})
+	s.listeners = append(s.listeners, runningListener{id: id, key: key, stop: srv.Stop, addr: srv.Addr(), srv: srv})
 	s.mu.Unlock()
 }
 

@@ -53,6 +53,9 @@ func fsyncPolicy(s string) store.Fsync {
 // syncs what the broker wrote last (the disconnections of its clients).
 func (s *Server) closeBroker() {
 	s.closeOnce.Do(func() {
+		if s.sysmon != nil {
+			s.sysmon.Stop()
+		}
 		s.broker.Close()
 		closeStore(s.store, s.log)
 	})

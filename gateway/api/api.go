@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/core/alarm"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/hooks"
 )
@@ -45,6 +46,8 @@ type Node interface {
 	// ReloadCertificates re-reads every TLS listener's certificate files,
 	// keeping connected clients.
 	ReloadCertificates() error
+	// Alarms is the node's alarm registry.
+	Alarms() *alarm.Registry
 }
 
 // Listener describes one listener for the API.
@@ -57,6 +60,13 @@ type Listener struct {
 	Addr           string // bound address; "" when not running
 	Running        bool
 	MaxConnections int
+	// Connections are the listener's own count of open connections (0
+	// when it keeps none; the API counts clients by listener itself).
+	Connections int
+	// BytesReceived and BytesSent are the bytes the listener read and
+	// wrote since it started; HasTraffic is false when it does not count.
+	BytesReceived, BytesSent uint64
+	HasTraffic               bool
 }
 
 // Errors a Node's ListenerAction returns that the API maps to 404 and 400.
@@ -153,6 +163,7 @@ func (a *API) register() {
 	a.registerPublish()
 	a.registerRetainer()
 	a.registerBanned()
+	a.registerAlarms()
 	a.registerListeners()
 	a.registerConfigs()
 	a.registerMetrics()

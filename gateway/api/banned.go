@@ -17,10 +17,6 @@ func (a *API) registerBanned() {
 	a.handle("GET", Prefix+"/banned", "banned", "List bans (page, limit)", false, a.listBanned)
 	a.handle("POST", Prefix+"/banned", "banned", "Ban a clientid, username or peerhost (a banned client id is kicked)", false, a.addBan)
 	a.handle("DELETE", Prefix+"/banned/{as}/{who}", "banned", "Lift a ban", false, a.deleteBan)
-	a.handle("GET", Prefix+"/alarms", "alarms", "List alarms (none are raised yet; the list has EMQX's shape)", false, a.listAlarms)
-	a.handle("DELETE", Prefix+"/alarms", "alarms", "Clear deactivated alarms", false, func(w http.ResponseWriter, _ *http.Request) {
-		w.WriteHeader(http.StatusNoContent)
-	})
 }
 
 type banJSON struct {
@@ -119,14 +115,6 @@ func (a *API) deleteBan(w http.ResponseWriter, r *http.Request) {
 	}
 	a.saveBanned()
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) listAlarms(w http.ResponseWriter, r *http.Request) {
-	page, limit, ok := paging(w, r)
-	if !ok {
-		return
-	}
-	writePage(w, []struct{}{}, page, limit)
 }
 
 // bannedFileName keeps the banned list across restarts, under DataDir/api.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -421,10 +422,52 @@ func TestConfigs(t *testing.T) {
 	}
 }
 
+// metricValue returns the value of the sample line that starts with
+// series ("name{labels}"), or -1.
+func metricValue(text, series string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
+}
+
 func TestPrometheusMetrics(t *testing.T) {
 	n := start(t, nil)
-	n.client(t, "m", "", true).Subscribe("a", 0, nil).Wait()
+	c := n.client(t, "m", "", true)
+	got := make(chan struct{}, 1)
+	c.Subscribe("a", 0, func(pahov3.Client, pahov3.Message) { got <- struct{}{} }).Wait()
 	n.do(t, n.keyAuth(), "POST", "/api/v5/publish", map[string]any{"topic": "none", "payload": "1"})
+
+	// Bytes move when a client publishes: 2000 bytes in, and out again to the subscriber.
+	const rxSeries, txSeries = `manifold_listener_bytes_received_total{listener="tcp:default",type="tcp"}`,
+		`manifold_listener_bytes_sent_total{listener="tcp:default",type="tcp"}`
+	metrics := func() string { _, body := n.do(t, noAuth, "GET", "/metrics", nil); return string(body) }
+	before := metrics()
+	rx0, tx0 := metricValue(before, rxSeries), metricValue(before, txSeries)
+	if rx0 <= 0 || tx0 <= 0 { // CONNECT, SUBSCRIBE; CONNACK, SUBACK
+		t.Fatalf("bytes before publishing: received %v, sent %v", rx0, tx0)
+	}
+	c.Publish("a", 1, false, strings.Repeat("x", 2000)).Wait()
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the message did not come back")
+	}
+	if !eventually(5*time.Second, func() bool {
+		text := metrics()
+		rx, tx := metricValue(text, rxSeries), metricValue(text, txSeries)
+		return rx >= rx0+2000 && tx >= tx0+2000 && metricValue(text, "manifold_bytes_received_total") >= rx &&
+			metricValue(text, "manifold_bytes_sent_total") >= tx
+	}) {
+		text := metrics()
+		t.Fatalf("bytes did not move: received %v → %v, sent %v → %v", rx0, metricValue(text, rxSeries), tx0, metricValue(text, txSeries))
+	}
+
 	for _, path := range []string{"/metrics", "/api/v5/prometheus/stats"} {
 		st, body := n.do(t, noAuth, "GET", path, nil)
 		if st != 200 {
@@ -437,6 +480,8 @@ func TestPrometheusMetrics(t *testing.T) {
 			`manifold_messages_dropped_total{reason="no_subscribers"} 1`,
 			`manifold_listener_connections{listener="tcp:default",type="tcp"} 1`,
 			`manifold_gateway_connections{gateway="stomp"} 0`,
+			`manifold_gateway_bytes_received_total{gateway="stomp"} 0`,
+			"manifold_alarms_active 0\n",
 			"# TYPE go_goroutines gauge",
 		} {
 			if !strings.Contains(text, want) {
@@ -471,7 +516,7 @@ func TestSwaggerListsEveryPath(t *testing.T) {
 		"get /api/v5/clients/{clientid}/subscriptions", "post /api/v5/clients/{clientid}/subscribe",
 		"get /api/v5/subscriptions", "get /api/v5/topics", "get /api/v5/routes", "post /api/v5/publish",
 		"post /api/v5/publish/bulk", "get /api/v5/retainer/messages", "get /api/v5/retainer/message/{topic}",
-		"get /api/v5/banned", "delete /api/v5/banned/{as}/{who}", "get /api/v5/alarms", "get /api/v5/gateways",
+		"get /api/v5/banned", "delete /api/v5/banned/{as}/{who}", "get /api/v5/alarms", "delete /api/v5/alarms", "get /api/v5/gateways",
 		"get /api/v5/gateways/{name}/clients", "get /api/v5/listeners", "post /api/v5/listeners/{id}/{action}",
 		"get /api/v5/configs", "put /api/v5/configs/{root}", "get /api/v5/prometheus/stats", "get /metrics",
 		"get /api/v5/status", "get /api/v5/nodes", "get /api/v5/stats", "get /api/v5/metrics",

@@ -94,6 +94,13 @@ func (a *API) prometheus(w http.ResponseWriter, _ *http.Request) {
 		p.sample("manifold_gateway_connections", g.CurrentConnections, "gateway", g.Name)
 	}
 
+	a.trafficMetrics(p)
+	active := 0
+	if reg := a.node.Alarms(); reg != nil {
+		active = reg.ActiveCount()
+	}
+	p.one("manifold_alarms_active", "gauge", "Active alarms (GET /api/v5/alarms?activated=true).", active)
+
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p.one("go_goroutines", "gauge", "Number of goroutines that currently exist.", runtime.NumGoroutine())
@@ -115,4 +122,48 @@ func (a *API) prometheus(w http.ResponseWriter, _ *http.Request) {
 func threads() int {
 	n, _ := runtime.ThreadCreateProfile(nil)
 	return n
+}
+
+// trafficMetrics writes the bytes read and written: in all, per listener and
+// per gateway (its listeners summed), from the listeners that count them.
+func (a *API) trafficMetrics(p promWriter) {
+	var in, out uint64
+	type pair struct{ in, out uint64 }
+	byGateway := map[string]pair{}
+	var ls []Listener
+	for _, l := range a.node.Listeners() {
+		if !l.HasTraffic {
+			continue
+		}
+		ls = append(ls, l)
+		in += l.BytesReceived
+		out += l.BytesSent
+		if l.Gateway != "" {
+			g := byGateway[l.Gateway]
+			byGateway[l.Gateway] = pair{g.in + l.BytesReceived, g.out + l.BytesSent}
+		}
+	}
+	p.one("manifold_bytes_received_total", "counter", "Bytes read from clients, every listener.", in)
+	p.one("manifold_bytes_sent_total", "counter", "Bytes written to clients, every listener.", out)
+	for _, dir := range []struct {
+		name, help string
+		get        func(Listener) uint64
+	}{
+		{"manifold_listener_bytes_received_total", "Bytes read from clients per listener.", func(l Listener) uint64 { return l.BytesReceived }},
+		{"manifold_listener_bytes_sent_total", "Bytes written to clients per listener.", func(l Listener) uint64 { return l.BytesSent }},
+	} {
+		p.family(dir.name, "counter", dir.help)
+		for _, l := range ls {
+			p.sample(dir.name, dir.get(l), "listener", l.ID, "type", l.Type)
+		}
+	}
+	gws := slices.Sorted(maps.Keys(byGateway))
+	p.family("manifold_gateway_bytes_received_total", "counter", "Bytes read from clients per protocol gateway.")
+	for _, g := range gws {
+		p.sample("manifold_gateway_bytes_received_total", byGateway[g].in, "gateway", g)
+	}
+	p.family("manifold_gateway_bytes_sent_total", "counter", "Bytes written to clients per protocol gateway.")
+	for _, g := range gws {
+		p.sample("manifold_gateway_bytes_sent_total", byGateway[g].out, "gateway", g)
+	}
 }

@@ -36,7 +36,8 @@ type Server struct {
 	log     zerolog.Logger
 	ws      *wsSettings // nil: a TCP listener
 
-	conns    atomic.Int64 // accepted connections with a channel (or a WebSocket handshake pending)
+	conns    atomic.Int64  // accepted connections with a channel (or a WebSocket handshake pending)
+	rx, tx   atomic.Uint64 // bytes consumed from and written to connections; one add per batch
 	stopping atomic.Bool
 	refused  lograte.Limiter // MaxConnections refusals
 	rejected lograte.Limiter // NewChannel errors
@@ -131,6 +132,11 @@ func (s *Server) Addr() net.Addr {
 // Connections is the number of open connections that have a channel; on a
 // WebSocket listener it counts those still in their handshake too.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+// Traffic returns the bytes read from clients (those decoded: bytes a
+// closing connection sent and nobody read are not counted) and written to
+// them, WebSocket framing included, since the listener started.
+func (s *Server) Traffic() (received, sent uint64) { return s.rx.Load(), s.tx.Load() }
 
 // Stop closes the listener and every connection; each channel gets
 // Close(ErrServerClosed) (or the reason it was already closing for) on its

@@ -112,7 +112,7 @@ type UDPServer struct {
 	log     zerolog.Logger
 
 	sessions atomic.Int64
-	stats    struct{ in, malformed, refused, out, sendErr atomic.Uint64 }
+	stats    struct{ in, malformed, refused, out, sendErr, rx, tx atomic.Uint64 }
 	badLog   lograte.Limiter
 	fullLog  lograte.Limiter
 	stopping atomic.Bool
@@ -135,6 +135,10 @@ func NewUDP(cfg UDPConfig, a adapters.Adapter, ctx adapters.Context, log zerolog
 		sendFD: -1,
 	}
 }
+
+// Traffic returns the bytes of the datagrams received and of the replies
+// sent since the listener started.
+func (s *UDPServer) Traffic() (received, sent uint64) { return s.stats.rx.Load(), s.stats.tx.Load() }
 
 // SendTo sends one datagram from the listener's own address (and port) to
 // to, from any goroutine: an MQTT-SN ADVERTISE, whose source address tells
@@ -334,6 +338,7 @@ func (h *udpEvents) OnTraffic(gc gnet.Conn) gnet.Action {
 	s := h.s
 	buf, _ := gc.Next(-1)
 	s.stats.in.Add(1)
+	s.stats.rx.Add(uint64(len(buf)))
 	if s.stopping.Load() {
 		return gnet.None
 	}
@@ -518,6 +523,7 @@ func (ss *udpSession) apply(r adapters.Replies) {
 			continue
 		}
 		ss.s.stats.out.Add(1)
+		ss.s.stats.tx.Add(uint64(len(b)))
 	}
 	for _, t := range r.Timers {
 		ss.setTimer(t)

@@ -86,6 +86,7 @@ func (c *conn) onInbound(m inbound) {
 		c.BeginClose(nil, false) // the peer went away
 		return
 	}
+	c.s.rx.Add(uint64(len(m.b)))
 	c.Buffer(m.b)
 	c.Decode()
 	c.Flush()
@@ -96,7 +97,11 @@ func (c *conn) Send(b []byte) {
 	if c.broken {
 		return
 	}
-	if err := c.t.send(b); err != nil {
+	err := c.t.send(b)
+	if err == nil {
+		c.s.tx.Add(uint64(len(b)))
+	}
+	if err != nil {
 		c.broken = true
 		c.BeginClose(err, false)
 	}

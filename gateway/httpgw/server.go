@@ -58,7 +58,8 @@ type Server struct {
 	log     zerolog.Logger
 
 	active  atomic.Int64
-	mu      sync.Mutex // guards below
+	rx, tx  atomic.Uint64 // message bytes read and written; one add per message
+	mu      sync.Mutex    // guards below
 	ln      net.Listener
 	hs      *http.Server
 	live    map[*conn]struct{}
@@ -117,6 +118,10 @@ func (s *Server) Start(ctx context.Context) error {
 	}()
 	return nil
 }
+
+// Traffic returns the bytes of the WebSocket and SockJS messages read
+// from and written to clients since the listener started.
+func (s *Server) Traffic() (received, sent uint64) { return s.rx.Load(), s.tx.Load() }
 
 // Addr is the bound address; nil before Start.
 func (s *Server) Addr() net.Addr {

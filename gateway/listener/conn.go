@@ -190,7 +190,9 @@ func (c *conn) write(b []byte) {
 		return
 	}
 	_ = c.tc.SetWriteDeadline(time.Now().Add(c.s.cfg.SendTimeout))
-	if _, err := c.tc.Write(b); err != nil {
+	n, err := c.tc.Write(b)
+	c.s.tx.Add(uint64(n))
+	if err != nil {
 		c.broken = true
 		if isTimeout(err) && !c.s.stopping.Load() {
 			c.s.log.Info().Err(ErrSendTimeout).Str("peer", c.remote.String()).Msg("slow_consumer_closed")
@@ -310,6 +312,9 @@ func (c *conn) read() {
 // handOff gives m to the owner and waits until it is done with m's bytes.
 // It reports whether the reader should go on.
 func (c *conn) handOff(m inbound) bool {
+	if m.kind == inData {
+		c.s.rx.Add(uint64(len(m.b)))
+	}
 	select {
 	case c.inCh <- m:
 	case <-c.quit:

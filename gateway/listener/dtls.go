@@ -123,6 +123,7 @@ type DTLSServer struct {
 	log     zerolog.Logger
 
 	conns   atomic.Int64
+	rx, tx  atomic.Uint64 // plaintext bytes of datagrams read and written
 	refused atomic.Uint64
 
 	mu      sync.Mutex
@@ -225,6 +226,10 @@ func (s *DTLSServer) Addr() net.Addr {
 
 // Connections is the number of live associations.
 func (s *DTLSServer) Connections() int { return int(s.conns.Load()) }
+
+// Traffic returns the plaintext bytes of the datagrams read and written
+// since the listener started.
+func (s *DTLSServer) Traffic() (received, sent uint64) { return s.rx.Load(), s.tx.Load() }
 
 // Stop closes the listener and every association (Close(edge.ErrServerClosed)).
 func (s *DTLSServer) Stop(ctx context.Context) error {
@@ -402,6 +407,7 @@ func (c *dtlsConn) onRead(r dtlsRead) {
 }
 
 func (c *dtlsConn) onDatagram(b []byte) {
+	c.s.rx.Add(uint64(len(b)))
 	for len(b) > 0 && !c.Closing() {
 		f, n, err := c.Channel().Codec().Decode(b)
 		if err != nil || n <= 0 {
@@ -419,7 +425,9 @@ func (c *dtlsConn) Send(b []byte) {
 		return
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(dtlsWriteTimeout))
-	if _, err := c.nc.Write(b); err != nil {
+	n, err := c.nc.Write(b)
+	c.s.tx.Add(uint64(n))
+	if err != nil {
 		c.broken = true
 		c.BeginClose(err, false)
 	}

@@ -32,8 +32,9 @@ type Server struct {
 	ctx     adapters.Context
 	log     zerolog.Logger
 
-	active   atomic.Int64 // accepted sockets, handshaking or driven (MaxConnections)
-	conns    atomic.Int64 // connections with a channel
+	active   atomic.Int64  // accepted sockets, handshaking or driven (MaxConnections)
+	conns    atomic.Int64  // connections with a channel
+	rx, tx   atomic.Uint64 // application bytes read and written (after TLS); one add per read or write
 	stopping atomic.Bool
 	refused  lograte.Limiter // MaxConnections refusals
 	failed   lograte.Limiter // handshake and upgrade failures
@@ -141,6 +142,11 @@ func (s *Server) Addr() net.Addr {
 // Connections is the number of open connections that have a channel
 // (handshakes in progress are not counted).
 func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+// Traffic returns the bytes read from and written to clients since the
+// listener started: TLS plaintext (as EMQX counts), WebSocket framing
+// included on writes.
+func (s *Server) Traffic() (received, sent uint64) { return s.rx.Load(), s.tx.Load() }
 
 // Stop closes the listener and every connection, at once: no last bytes are
 // sent. Each channel gets Close(edge.ErrServerClosed) (or the reason it was

@@ -1,0 +1,144 @@
+package api_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/manifold-iot/manifold/gateway/config"
+)
+
+// alarmBody is one alarm as GET /api/v5/alarms returns it.
+type alarmBody struct {
+	Node         string         `json:"node"`
+	Name         string         `json:"name"`
+	Message      string         `json:"message"`
+	Details      map[string]any `json:"details"`
+	Duration     int64          `json:"duration"`
+	ActivateAt   string         `json:"activate_at"`
+	DeactivateAt string         `json:"deactivate_at"`
+	Activated    bool           `json:"activated"`
+}
+
+func TestAlarmsAPI(t *testing.T) {
+	n := start(t, nil)
+	reg := n.srv.Alarms()
+	for i := range 3 {
+		reg.Activate(fmt.Sprint("test_alarm_", i), "raised by the test", map[string]any{"i": i})
+	}
+	reg.Deactivate("test_alarm_0")
+
+	tests := []struct {
+		name      string
+		query     string
+		status    int
+		names     []string
+		count     int
+		activated bool
+	}{
+		{"active ones", "?activated=true", 200, []string{"test_alarm_1", "test_alarm_2"}, 2, true},
+		{"deactivated ones", "?activated=false", 200, []string{"test_alarm_0"}, 1, false},
+		{"both without the filter", "", 200, []string{"test_alarm_1", "test_alarm_2", "test_alarm_0"}, 3, true},
+		{"paging", "?activated=true&page=2&limit=1", 200, []string{"test_alarm_2"}, 2, true},
+		{"page past the end", "?activated=true&page=5&limit=1", 200, nil, 2, true},
+		{"bad filter", "?activated=maybe", 400, nil, 0, false},
+		{"bad limit", "?limit=0", 400, nil, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.status != 200 {
+				st, body := n.do(t, n.keyAuth(), "GET", "/api/v5/alarms"+tc.query, nil)
+				if st != tc.status || errCode(body) != "BAD_REQUEST" {
+					t.Fatalf("status %d %s, want %d", st, body, tc.status)
+				}
+				return
+			}
+			var p page[alarmBody]
+			n.get(t, "/api/v5/alarms"+tc.query, &p)
+			var got []string
+			for _, a := range p.Data {
+				got = append(got, a.Name)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.names) || p.Meta.Count != tc.count || p.Data == nil {
+				t.Fatalf("names %v count %d, want %v %d", got, p.Meta.Count, tc.names, tc.count)
+			}
+			if len(p.Data) == 0 {
+				return
+			}
+			a := p.Data[0]
+			if a.Node != n.cfg.Node.Name || a.Message != "raised by the test" || a.Activated != tc.activated || a.Duration < 0 {
+				t.Errorf("alarm %+v", a)
+			}
+			if _, err := time.Parse(time.RFC3339, a.ActivateAt); err != nil {
+				t.Errorf("activate_at %q: %v", a.ActivateAt, err)
+			}
+			if a.Activated && a.DeactivateAt != "infinity" {
+				t.Errorf("deactivate_at of an active alarm %q", a.DeactivateAt)
+			}
+			if !a.Activated {
+				if _, err := time.Parse(time.RFC3339, a.DeactivateAt); err != nil {
+					t.Errorf("deactivate_at %q: %v", a.DeactivateAt, err)
+				}
+			}
+		})
+	}
+
+	if st, _ := n.do(t, noAuth, "GET", "/api/v5/alarms", nil); st != 401 {
+		t.Fatalf("without credentials: %d", st)
+	}
+	if st, _ := n.do(t, n.keyAuth(), "DELETE", "/api/v5/alarms", nil); st != 204 {
+		t.Fatalf("DELETE: %d", st)
+	}
+	var p page[alarmBody]
+	n.get(t, "/api/v5/alarms?activated=false", &p)
+	if p.Meta.Count != 0 {
+		t.Fatalf("deactivated alarms after DELETE: %+v", p)
+	}
+	n.get(t, "/api/v5/alarms?activated=true", &p)
+	if p.Meta.Count != 2 {
+		t.Fatalf("DELETE cleared active alarms: %+v", p)
+	}
+	_, body := n.do(t, noAuth, "GET", "/metrics", nil)
+	if !strings.Contains(string(body), "manifold_alarms_active 2\n") {
+		t.Errorf("/metrics does not count 2 active alarms")
+	}
+}
+
+// TestConnectionAlarm connects clients up to 90% of a listener's
+// max_connections and waits for the node's monitor to raise the alarm,
+// then for it to clear when they leave.
+func TestConnectionAlarm(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Listeners.TCP["default"].MaxConnections = 2
+	cfg.Sysmon.Connections.CheckInterval = config.Duration(50 * time.Millisecond)
+	n := start(t, cfg)
+	name := "high_connection_usage/tcp:default"
+	active := func() *alarmBody {
+		var p page[alarmBody]
+		n.get(t, "/api/v5/alarms?activated=true", &p)
+		for i := range p.Data {
+			if p.Data[i].Name == name {
+				return &p.Data[i]
+			}
+		}
+		return nil
+	}
+	c1 := n.client(t, "c1", "", true)
+	c2 := n.client(t, "c2", "", true)
+	if !eventually(5*time.Second, func() bool { return active() != nil }) {
+		t.Fatal("no alarm with 2 of 2 connections")
+	}
+	a := active()
+	if a.Details["current_connections"] != float64(2) || a.Details["max_connections"] != float64(2) || a.Details["listener"] != "tcp:default" {
+		t.Errorf("details %v", a.Details)
+	}
+	for _, c := range []pahov3.Client{c1, c2} {
+		c.Disconnect(0)
+	}
+	if !eventually(5*time.Second, func() bool { return active() == nil }) {
+		t.Fatal("alarm not cleared after the clients left")
+	}
+}
