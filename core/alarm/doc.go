@@ -45,7 +45,7 @@
 //	session_queue_full/<clientid>
 //	                           the broker dropped a message because the session's queue was
 //	                           full; cleared when the queue drained below half of
-//	                           max_mqueue_len, or the session ended (checked with connections)
+//	                           max_mqueue_len, or the session ended (checked on every tick)
 //
 // The sysmon.os names are EMQX 5's. EMQX's CPU figure is the whole
 // machine's (cpu_sup:util); ours is this process's share of the cores, which

@@ -54,8 +54,7 @@ type MonitorConfig struct {
 	DiskLowWatermark float64
 	// DataDir is node.data_dir, the directory whose file system is watched.
 	DataDir string
-	// ConnCheckInterval is sysmon.connections.check_interval; it also
-	// paces the check that clears session_queue_full alarms.
+	// ConnCheckInterval is sysmon.connections.check_interval.
 	ConnCheckInterval time.Duration
 	// ConnHighWatermark and ConnLowWatermark (sysmon.connections.*):
 	// high_connection_usage/<listener> is raised when a listener's
@@ -211,8 +210,9 @@ func (m *Monitor) run() {
 	}
 }
 
-// Check runs every check whose interval has passed at now, and raises the
-// session_queue_full alarms reported since the last pass.
+// Check runs every check whose interval has passed at now, clears the
+// session_queue_full alarms of sessions that drained or ended, and raises
+// those reported since the last pass.
 func (m *Monitor) Check(now time.Time) {
 	m.checkMu.Lock()
 	defer m.checkMu.Unlock()
@@ -233,6 +233,7 @@ func (m *Monitor) Check(now time.Time) {
 		m.due[i] = now.Add(c.every)
 		c.run(now)
 	}
+	m.checkQueues()
 	m.raiseQueueFullLocked()
 }
 
@@ -344,9 +345,8 @@ func (m *Monitor) checkDisk(time.Time) {
 }
 
 // checkConnections raises high_connection_usage/<listener> for listeners
-// near their max_connections, clears those below the low mark (and those of
-// listeners that went), and clears session_queue_full alarms whose session
-// drained to half its queue bound or ended.
+// near their max_connections and clears those below the low mark (and
+// those of listeners that went).
 func (m *Monitor) checkConnections(time.Time) {
 	if m.rd.Listeners != nil {
 		seen := map[string]bool{}
@@ -372,6 +372,12 @@ func (m *Monitor) checkConnections(time.Time) {
 			}
 		}
 	}
+}
+
+// checkQueues clears the session_queue_full alarms whose session drained
+// below half its queue bound, or ended. It runs on every pass: at most
+// MaxQueueAlarms lookups.
+func (m *Monitor) checkQueues() {
 	for id, name := range m.queueSet {
 		queued, limit, ok := 0, 0, false
 		if m.rd.SessionQueue != nil {

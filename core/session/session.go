@@ -197,28 +197,32 @@ func (s *Session) Offer(p Pending) (queued, pressured bool) {
 	s.mu.Lock()
 	if p.QoS == core.QoS0 && s.notifier == nil && !s.cfg.StoreQoS0 {
 		s.dropped++
+		pressured = s.pressured()
 		s.mu.Unlock()
-		return false, s.pressured()
+		return false, pressured
 	}
 	if s.cfg.MaxQueueLen > 0 && s.queued() >= s.cfg.MaxQueueLen {
 		if p.QoS == core.QoS0 {
 			s.dropped++
+			pressured = s.pressured()
 			s.mu.Unlock()
-			return false, s.pressured()
+			return false, pressured
 		}
 		if d, ok := s.queue.dropOldestQoS0(); ok {
 			s.dropped++ // the QoS 0 message that made room
 			s.forget(&d, false)
 		} else if s.queued() >= s.cfg.MaxQueueLen+s.cfg.Overflow {
 			s.dropped++
+			pressured = s.pressured()
 			s.mu.Unlock()
-			return false, s.pressured()
+			return false, pressured
 		}
 	}
 	if s.st != nil && !s.store(&p) {
 		s.dropped++ // the disk quota is reached
+		pressured = s.pressured()
 		s.mu.Unlock()
-		return false, s.pressured()
+		return false, pressured
 	}
 	if p.Seq != 0 && (s.spilled > 0 || s.queue.len() >= s.cfg.MemQueueLen) {
 		s.spill(&p)

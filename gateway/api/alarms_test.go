@@ -142,3 +142,45 @@ func TestConnectionAlarm(t *testing.T) {
 		t.Fatal("alarm not cleared after the clients left")
 	}
 }
+
+// TestSessionQueueFullAlarm overflows an offline persistent session's queue
+// through the node and waits for session_queue_full/<clientid>, then
+// reconnects the client, which drains the queue and clears it.
+func TestSessionQueueFullAlarm(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MQTT.MaxMqueueLen = 5
+	n := start(t, cfg)
+	name := "session_queue_full/sleeper"
+	find := func(activated bool) *alarmBody {
+		var p page[alarmBody]
+		n.get(t, fmt.Sprintf("/api/v5/alarms?activated=%v", activated), &p)
+		for i := range p.Data {
+			if p.Data[i].Name == name {
+				return &p.Data[i]
+			}
+		}
+		return nil
+	}
+	c := n.client(t, "sleeper", "", false)
+	c.Subscribe("q/#", 1, nil).Wait()
+	c.Disconnect(0)
+	for i := range 5 {
+		n.do(t, n.keyAuth(), "POST", "/api/v5/publish", map[string]any{"topic": "q/1", "payload": fmt.Sprint(i)})
+	}
+	if find(true) != nil {
+		t.Fatal("alarm raised before the queue overflowed")
+	}
+	for range 5 {
+		n.do(t, n.keyAuth(), "POST", "/api/v5/publish", map[string]any{"topic": "q/1", "payload": "more"})
+	}
+	if !eventually(5*time.Second, func() bool { return find(true) != nil }) {
+		t.Fatal("no session_queue_full alarm")
+	}
+	if a := find(true); a.Details["clientid"] != "sleeper" || a.Details["max_mqueue_len"] != float64(5) {
+		t.Errorf("details %v", a.Details)
+	}
+	n.client(t, "sleeper", "", false) // takes the queued messages
+	if !eventually(5*time.Second, func() bool { return find(true) == nil && find(false) != nil }) {
+		t.Fatal("alarm not cleared after the session drained")
+	}
+}

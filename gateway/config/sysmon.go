@@ -85,8 +85,8 @@ type SysmonDisk struct {
 
 // SysmonConnections are the sysmon.connections keys.
 type SysmonConnections struct {
-	// CheckInterval is how often listeners' connections (and full session
-	// queues, to clear their alarms) are checked; 0 (written disabled) never.
+	// CheckInterval is how often listeners' connections are checked; 0
+	// (written disabled) never.
 	CheckInterval Duration `yaml:"check_interval" word:"disabled"`
 	// HighWatermark raises high_connection_usage/<listener> when a
 	// listener's connections reach this share of its max_connections.
