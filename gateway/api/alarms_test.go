@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +184,39 @@ func TestSessionQueueFullAlarm(t *testing.T) {
 	n.client(t, "sleeper", "", false) // takes the queued messages
 	if !eventually(5*time.Second, func() bool { return find(true) == nil && find(false) != nil }) {
 		t.Fatal("alarm not cleared after the session drained")
+	}
+}
+
+// TestGatewayBytes sends a STOMP CONNECT to the STOMP gateway and reads
+// its bytes in the gateway's and the listener's counters.
+func TestGatewayBytes(t *testing.T) {
+	n := start(t, nil)
+	conn, err := net.Dial("tcp", n.srv.Addr("stomp:tcp:default").String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	connect := "CONNECT\naccept-version:1.2\nhost:manifold\n\n\x00"
+	if _, err := conn.Write([]byte(connect)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reply := make([]byte, 9)
+	if _, err := io.ReadFull(conn, reply); err != nil || string(reply) != "CONNECTED" {
+		t.Fatalf("reply %q: %v", reply, err)
+	}
+	_, body := n.do(t, noAuth, "GET", "/metrics", nil)
+	text := string(body)
+	for _, tc := range []struct {
+		series string
+		min    float64
+	}{
+		{`manifold_gateway_bytes_received_total{gateway="stomp"}`, float64(len(connect))},
+		{`manifold_gateway_bytes_sent_total{gateway="stomp"}`, 10},
+		{`manifold_listener_bytes_received_total{listener="stomp:tcp:default",type="tcp"}`, float64(len(connect))},
+	} {
+		if v := metricValue(text, tc.series); v < tc.min {
+			t.Errorf("%s = %v, want at least %v", tc.series, v, tc.min)
+		}
 	}
 }

@@ -142,7 +142,7 @@ func (c *conn) onTraffic() gnet.Action {
 	if stop == nil && frameErr == nil {
 		if used > 0 { // Discard(0) would discard everything
 			_, _ = gc.Discard(used)
-			ls.s.rx.Add(uint64(used))
+			ls.rx.Add(uint64(used))
 		}
 		if gc.InboundBuffered() > c.ls.s.cfg.MaxInboundBuffered {
 			frameErr = ErrInboundTooLarge
@@ -280,7 +280,7 @@ func (c *conn) flush(out []byte, stop error) bool {
 		// A write error makes gnet close the connection: OnClose has run
 		// by the time Write returns, and c.closed is set.
 		_, _ = c.gc.Write(out[start:])
-		c.ls.s.tx.Add(uint64(len(out) - start))
+		c.ls.tx.Add(uint64(len(out) - start))
 	}
 	c.ls.keep(out)
 	if c.closed {

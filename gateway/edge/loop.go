@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -55,6 +56,10 @@ type loopState struct {
 	// packet spread over frames) of connections that caught up; a
 	// connection holds one only while a packet is incomplete.
 	freeApps [][]byte
+
+	// rx and tx count the bytes the loop's connections consumed and
+	// wrote: written on the loop, read by Server.Traffic.
+	rx, tx atomic.Uint64
 
 	streak        int     // drains since the loop last polled its sockets
 	ready, ready2 []*conn // deferred to the next I/O pass

@@ -36,8 +36,7 @@ type Server struct {
 	log     zerolog.Logger
 	ws      *wsSettings // nil: a TCP listener
 
-	conns    atomic.Int64  // accepted connections with a channel (or a WebSocket handshake pending)
-	rx, tx   atomic.Uint64 // bytes consumed from and written to connections; one add per batch
+	conns    atomic.Int64 // accepted connections with a channel (or a WebSocket handshake pending)
 	stopping atomic.Bool
 	refused  lograte.Limiter // MaxConnections refusals
 	rejected lograte.Limiter // NewChannel errors
@@ -136,7 +135,17 @@ func (s *Server) Connections() int { return int(s.conns.Load()) }
 // Traffic returns the bytes read from clients (those decoded: bytes a
 // closing connection sent and nobody read are not counted) and written to
 // them, WebSocket framing included, since the listener started.
-func (s *Server) Traffic() (received, sent uint64) { return s.rx.Load(), s.tx.Load() }
+// The counts are kept per event loop, so that loops never share a
+// counter's cache line.
+func (s *Server) Traffic() (received, sent uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ls := range s.loops {
+		received += ls.rx.Load()
+		sent += ls.tx.Load()
+	}
+	return received, sent
+}
 
 // Stop closes the listener and every connection; each channel gets
 // Close(ErrServerClosed) (or the reason it was already closing for) on its

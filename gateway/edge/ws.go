@@ -434,7 +434,7 @@ func (c *conn) onTrafficWS() gnet.Action {
 	if stop == nil && frameErr == nil && pos > 0 { // Discard(0) would discard everything
 		// What stays unread is at most a frame header or a control frame.
 		_, _ = gc.Discard(pos)
-		ls.s.rx.Add(uint64(pos))
+		ls.rx.Add(uint64(pos))
 	}
 	if frameErr != nil {
 		if e := c.ls.s.log.Debug(); e.Enabled() {
