@@ -23,6 +23,13 @@
 // The banned list (core/hooks.Banned, checked first at connect) is saved to
 // <node.data_dir>/api/banned.json on every change and restored at start.
 //
+// Alarms (alarms.go) come from the node's core/alarm registry: GET
+// /api/v5/alarms?activated=true|false lists the active alarms or the
+// deactivated history (both when the filter is absent) in EMQX's shape,
+// DELETE /api/v5/alarms forgets the deactivated ones. /metrics carries
+// manifold_alarms_active and the listeners' byte counters (total, per
+// listener, per gateway).
+//
 // Errors are JSON {"code": "...", "message": "..."} with the HTTP status
 // that fits; lists are paged with page and limit and carry meta.count.
 package api
