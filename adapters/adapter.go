@@ -106,6 +106,20 @@ type Replies struct {
 // connections (a PUBLISH encoded once for every subscriber).
 type Raw []byte
 
+// RawBytes returns the bytes of an already encoded frame, a Raw or a *Raw
+// (a channel that reuses one buffer for its replies puts a pointer to it in
+// Out once, where boxing the slice would allocate on every reply), and
+// whether f is one. The edge consumes them before the channel's call returns.
+func RawBytes(f codec.Frame) ([]byte, bool) {
+	switch r := f.(type) {
+	case Raw:
+		return r, true
+	case *Raw:
+		return *r, true
+	}
+	return nil, false
+}
+
 // AuthRequest is what a client presents to authenticate.
 type AuthRequest struct {
 	Client   *core.ClientInfo

@@ -43,15 +43,16 @@ func (a Action) String() string {
 // whatever protocol it speaks. It is filled once at connect and not changed
 // afterwards (a reconnect makes a new one), so it is safe to share.
 type ClientInfo struct {
-	ClientID    string
-	Username    string
-	Peer        netip.AddrPort // remote address; zero for in-process clients
-	Proto       string         // "mqtt", "mqtt-sn", "coap", "lwm2m", "stomp", "raw"
-	ProtoVer    byte           // protocol level (MQTT: 3, 4 or 5)
-	Listener    string         // "tcp:default", "ws:default", …
-	LocalPort   uint16         // the listener's port (EMQX's sockport)
-	Mountpoint  string         // topic prefix applied to everything the client names
-	CertCN      string         // TLS peer certificate common name, if any
+	ClientID   string
+	Username   string
+	Peer       netip.AddrPort // remote address; zero for in-process clients
+	Proto      string         // "mqtt", "mqtt-sn", "coap", "lwm2m", "stomp", "raw"
+	Listener   string         // "tcp:default", "ws:default", …
+	Mountpoint string         // topic prefix applied to everything the client names
+	CertCN     string         // TLS peer certificate common name, if any
+	// The small fields last, together: every connection holds a ClientInfo.
+	LocalPort   uint16 // the listener's port (EMQX's sockport)
+	ProtoVer    byte   // protocol level (MQTT: 3, 4 or 5)
 	IsSuperuser bool
 }
 

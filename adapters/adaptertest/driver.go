@@ -169,7 +169,7 @@ func (d *Driver) Hangup(reason error) {
 func (d *Driver) apply(r adapters.Replies) {
 	d.t.Helper()
 	for _, f := range r.Out {
-		if raw, ok := f.(adapters.Raw); ok {
+		if raw, ok := adapters.RawBytes(f); ok {
 			d.out = append(d.out, raw...)
 			continue
 		}

@@ -1,6 +1,8 @@
 package mqtt
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -51,4 +53,39 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkConnectIdle: accept a connection and its CONNECT (v3.1.1, clean,
+// keepalive 60 s) and keep it open. allocs/op and B/op are the cost of a
+// connect; live-B/conn is what stays on the heap for each idle connection
+// (channel, session, broker client and the test driver's own state; the
+// edge's and gnet's per-connection state are not in it).
+func BenchmarkConnectIdle(b *testing.B) {
+	cfg := broker.DefaultConfig()
+	br := broker.New(cfg, zerolog.Nop())
+	b.Cleanup(br.Close)
+	ctx := &testContext{Broker: br, log: zerolog.Nop(), deny: map[string]bool{}, anonymous: true}
+	a := NewAdapter(DefaultConfig())
+	packets := make([][]byte, b.N)
+	for i := range packets {
+		packets[i], _ = mq.Encode(nil, &mq.Connect{ProtocolName: "MQTT", ProtocolLevel: mq.V311,
+			ClientID: fmt.Sprintf("dev-%07d", i), CleanStart: true, KeepAlive: 60}, mq.V311)
+	}
+	keep := make([]*adaptertest.Driver, 0, b.N)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		d := adaptertest.Dial(b, a, ctx, "127.0.0.1:40000")
+		d.Feed(packets[i])
+		keep = append(keep, d)
+	}
+	b.StopTimer()
+	packets = nil
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "live-B/conn")
+	runtime.KeepAlive(keep)
 }

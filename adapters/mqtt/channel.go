@@ -68,8 +68,7 @@ type channel struct {
 	aliasOutMax   uint16
 	keepaliveSecs uint16 // the keepalive in force; 0: none
 	maxPacketOut  uint32 // 0: none
-
-	lastActivity int64 // monotonic nanoseconds (sinceStart) of the last packet
+	lastActivity  uint32 // seconds since start, rounded up, of the last packet (see activeAt)
 
 	// What few connections need (certificate-derived ids, topic aliases),
 	// allocated on first use.
@@ -81,16 +80,26 @@ type channel struct {
 
 	// Reused buffers: the packets written during one call, and deliveries.
 	timers []adapters.Timer // timers set during this call
-	wbuf   []byte
-	out    [1]codec.Frame
+	wbuf   adapters.Raw
+	out    [1]codec.Frame  // &wbuf once a reply has been written
 	ds     *deliverScratch // allocated on the first delivery: idle connections stay small
 }
 
-// start is what lastActivity counts from: a monotonic reading, 8 bytes a
+// start is what lastActivity counts from: a monotonic reading, 4 bytes a
 // connection instead of a time.Time's 24.
 var start = time.Now()
 
-func sinceStart(t time.Time) int64 { return int64(t.Sub(start)) }
+// activeAt is t as lastActivity stores it: whole seconds since start,
+// rounded up, so that a keepalive check may close a silent client up to a
+// second late but never early [MQTT-3.1.2-22]. 32 bits last 136 years.
+func activeAt(t time.Time) uint32 {
+	return uint32((t.Sub(start) + time.Second - 1) / time.Second)
+}
+
+// idleSince is how long before now the last packet came, by lastActivity.
+func (c *channel) idleSince(now time.Time) time.Duration {
+	return now.Sub(start) - time.Duration(c.lastActivity)*time.Second
+}
 
 // rareState is what only some connections need: the ids a TLS certificate
 // gives (peer_cert_as_username, peer_cert_as_clientid; "" when not
@@ -159,7 +168,7 @@ func (c *channel) deliveries() []session.Delivery {
 
 func newChannel(cfg *Config, ci adapters.ConnInfo, ctx adapters.Context) *channel {
 	c := &channel{cfg: cfg, ctx: ctx, handle: ci.Handle}
-	c.dec.MaxSize = cfg.MaxPacketSize
+	c.dec.MaxSize = int32(min(cfg.MaxPacketSize, mq.MaxPacketSize))
 	c.client = core.ClientInfo{Peer: ci.Remote, Proto: "mqtt", Listener: ci.Listener, LocalPort: ci.Local.Port()}
 	if ci.TLS != nil && len(ci.TLS.PeerCertificates) > 0 {
 		c.client.CertCN = adapters.PeerCertValue(ci.TLS, "cn")
@@ -213,8 +222,15 @@ func (c *channel) Wake() { c.handle.Post(drained{}) }
 // reply returns what was written to wbuf during this call as one frame.
 func (c *channel) reply() adapters.Replies {
 	r := adapters.Replies{Timers: c.timers}
+	// The edge applies the timers before this call returns; an idle
+	// connection keeps no slice of them.
+	c.timers = nil
 	if len(c.wbuf) > 0 {
-		c.out[0] = adapters.Raw(c.wbuf)
+		// A pointer to the buffer, set once: boxing the slice itself would
+		// allocate on every reply.
+		if c.out[0] == nil {
+			c.out[0] = &c.wbuf
+		}
 		r.Out = c.out[:]
 	}
 	return r
@@ -281,13 +297,15 @@ func (c *channel) HandleIn(f codec.Frame) adapters.Replies {
 	if c.phase == phaseClosing {
 		return adapters.Replies{}
 	}
-	c.lastActivity = sinceStart(time.Now())
+	c.lastActivity = activeAt(time.Now())
 	switch p := f.(type) {
 	case *mq.Connect:
 		if c.phase != phaseConnecting {
 			return c.closeWith(mq.ProtocolError, ErrSecondConnect)
 		}
-		return c.handleConnect(p)
+		r := c.handleConnect(p)
+		c.dec.Recycle(p) // nothing keeps p: handleConnect copied what it needs
+		return r
 	case *mq.Publish:
 		return c.handlePublish(p)
 	case *mq.Puback:
@@ -366,7 +384,7 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 			return adapters.Replies{}
 		}
 		limit := time.Duration(float64(time.Duration(c.keepaliveSecs)*time.Second) * c.cfg.KeepaliveMultiplier)
-		idle := time.Duration(sinceStart(now) - c.lastActivity)
+		idle := c.idleSince(now)
 		if idle >= limit {
 			c.ev(c.ctx.Logger().Info()).Dur("idle", idle).Msg("keepalive_timeout")
 			return c.closeWith(mq.KeepAliveTimeout, ErrKeepaliveTimeout) // [MQTT-3.1.2-22]

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/manifold-iot/manifold/adapters"
@@ -14,6 +15,11 @@ import (
 
 // ErrConnectRefused is the shutdown reason of a refused CONNECT.
 var ErrConnectRefused = errors.New("mqtt: connect refused")
+
+// connackPool recycles the CONNACK a connect writes: the packet escapes to
+// the heap through the encoder's interface, and a connect storm makes
+// thousands a second.
+var connackPool = sync.Pool{New: func() any { return new(mq.Connack) }}
 
 // handleConnect authenticates the client, opens or resumes its session and
 // answers CONNACK, followed by whatever the resumed session must resend.
@@ -99,7 +105,9 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 	c.sess = res.Session
 	c.phase = phaseConnected
 
-	ack := mq.Connack{SessionPresent: res.SessionPresent, ReasonCode: mq.Success}
+	ack := connackPool.Get().(*mq.Connack)
+	defer connackPool.Put(ack)
+	*ack = mq.Connack{SessionPresent: res.SessionPresent, ReasonCode: mq.Success}
 	if c.version == mq.V5 {
 		pr := &ack.Properties
 		pr.ReceiveMaximum = uint16(min(c.cfg.MaxInflight, 65535))
@@ -130,7 +138,7 @@ func (c *channel) handleConnect(p *mq.Connect) adapters.Replies {
 			pr.ResponseInformation = c.cfg.ResponseInformation
 		}
 	}
-	c.write(&ack)
+	c.write(ack)
 	c.ev(c.ctx.Logger().Debug()).Uint8("proto_ver", c.version).Bool("session_present", res.SessionPresent).
 		Dur("keepalive", keepalive).Msg("client_connected")
 

@@ -343,7 +343,7 @@ func (s *decodeState) decodeNew(t PacketType, flags byte, body []byte, v byte) (
 	var p Packet
 	switch t {
 	case TypeConnect:
-		c := new(Connect)
+		c := connectPool.Get().(*Connect)
 		err, p = s.connect(&r, c), c
 	case TypeConnack:
 		c := new(Connack)

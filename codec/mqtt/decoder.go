@@ -1,6 +1,10 @@
 package mqtt
 
-import "github.com/manifold-iot/manifold/codec"
+import (
+	"sync"
+
+	"github.com/manifold-iot/manifold/codec"
+)
 
 // Decoder is the per-connection MQTT codec. It decodes without allocating on
 // the hot path by reusing its own PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP,
@@ -22,7 +26,7 @@ type Decoder struct {
 	Version byte
 	// MaxSize is the largest packet accepted, fixed header included; <= 0 means
 	// MaxPacketSize.
-	MaxSize int
+	MaxSize int32 // 32 bits: the protocol's limit fits, and a Decoder is in every connection
 
 	st  decodeState
 	scr *scratch // allocated on the first PUBLISH, ack or ping: an idle connection pays nothing
@@ -48,7 +52,7 @@ var _ codec.Codec = (*Decoder)(nil)
 // before CONNECT) that refuses packets larger than maxSize (<= 0: no limit
 // beyond the protocol's).
 func NewDecoder(version byte, maxSize int) *Decoder {
-	return &Decoder{Version: version, MaxSize: maxSize}
+	return &Decoder{Version: version, MaxSize: int32(min(maxSize, MaxPacketSize))}
 }
 
 // Decode implements codec.Codec: it is DecodePacket with the packet returned
@@ -75,7 +79,7 @@ func (d *Decoder) Encode(dst []byte, f codec.Frame) ([]byte, error) {
 // codec.ErrIncomplete, or an *Error; see Decode for the rules and the type
 // doc for how long the packet stays valid.
 func (d *Decoder) DecodePacket(buf []byte) (Packet, int, error) {
-	t, flags, hdr, rem, err := readFixedHeader(buf, d.Version, d.MaxSize)
+	t, flags, hdr, rem, err := readFixedHeader(buf, d.Version, int(d.MaxSize))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -119,6 +123,22 @@ func (d *Decoder) DecodePacket(buf []byte) (Packet, int, error) {
 		return nil, 0, err
 	}
 	return p, end, nil
+}
+
+// connectPool recycles CONNECT packets: each connection decodes one, and
+// at a connect storm's rate their few hundred bytes each were the largest
+// part of the garbage a connect leaves (see Recycle).
+var connectPool = sync.Pool{New: func() any { return new(Connect) }}
+
+// Recycle hands back a CONNECT that Decode or DecodePacket returned, once
+// the caller is done with it and keeps no pointer to it (its strings and
+// the byte slices copied out of it stay valid: only the struct is reused).
+// Other packets are ignored. Calling it is optional.
+func (d *Decoder) Recycle(p Packet) {
+	if c, ok := p.(*Connect); ok && c != nil {
+		*c = Connect{}
+		connectPool.Put(c)
+	}
 }
 
 // ackInto decodes a PUBACK, PUBREC, PUBREL or PUBCOMP body into a reused

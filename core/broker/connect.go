@@ -44,14 +44,33 @@ type client struct {
 	expiry time.Duration // guarded by Broker.mu
 	will   *Will         // guarded by Broker.mu
 
-	disconnectedAt time.Time // guarded by Broker.mu; when conn last went nil
-	connectedAt    time.Time // guarded by Broker.mu; when conn was last bound
-	createdAt      time.Time // when the session was created
+	disconnectedAt stamp // guarded by Broker.mu; when conn last went nil
+	connectedAt    stamp // guarded by Broker.mu; when conn was last bound
+	createdAt      stamp // when the session was created
 	keepalive      time.Duration
 	cleanStart     bool // guarded by Broker.mu; the last connection's
 
 	expiryTimer *time.Timer // guarded by Broker.mu; ends an offline session
 	willTimer   *time.Timer // guarded by Broker.mu; a delayed will
+}
+
+// stamp is a wall-clock time in Unix nanoseconds, 0 for none: 8 bytes where
+// a time.Time takes 24, in a record every client has.
+type stamp int64
+
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return stamp(t.UnixNano())
+}
+
+// Time returns the stamp as a time.Time, the zero Time for none.
+func (s stamp) Time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s))
 }
 
 func (c *client) stopTimers() {
@@ -100,11 +119,11 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 	}
 	present := c != nil
 	if c == nil {
-		c = &client{id: id, sess: session.NewShared(id, b.sessCfg), createdAt: time.Now()}
+		c = &client{id: id, sess: session.NewShared(id, b.sessCfg), createdAt: stampOf(time.Now())}
 		b.clients[id] = c
 	}
 	c.info, c.conn, c.expiry, c.will = req.Client, req.Conn, expiry, req.Will
-	c.connectedAt, c.keepalive, c.cleanStart = time.Now(), req.Keepalive, req.CleanStart
+	c.connectedAt, c.keepalive, c.cleanStart = stampOf(time.Now()), req.Keepalive, req.CleanStart
 	if discard != nil {
 		b.forgetSession(discard) // before the new session's record is written
 	}
@@ -170,7 +189,7 @@ func (b *Broker) Disconnect(clientID string, conn Conn, sendWill bool, newExpiry
 		}
 	}
 	info := c.info
-	c.disconnectedAt = time.Now()
+	c.disconnectedAt = stampOf(time.Now())
 	var gone *client
 	if c.expiry <= 0 {
 		delete(b.clients, clientID)

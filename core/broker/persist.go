@@ -36,7 +36,7 @@ func (b *Broker) sessionRecord(c *client) store.SessionRecord {
 		r.Username, r.Proto = c.info.Username, c.info.Proto
 	}
 	if c.conn == nil {
-		r.DisconnectedAt = c.disconnectedAt
+		r.DisconnectedAt = c.disconnectedAt.Time()
 	}
 	return r
 }
@@ -104,7 +104,7 @@ func (b *Broker) Restore() error {
 			sess:           session.Restore(rs, b.sessCfg, b.store),
 			info:           &core.ClientInfo{ClientID: rec.ClientID, Username: rec.Username, Proto: rec.Proto},
 			expiry:         rec.Expiry,
-			disconnectedAt: at,
+			disconnectedAt: stampOf(at),
 		}
 		for _, s := range rs.Subscriptions {
 			if b.restoreSubscription(c, s) {

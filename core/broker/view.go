@@ -30,9 +30,9 @@ type ClientView struct {
 func (b *Broker) viewLocked(c *client) ClientView {
 	v := ClientView{
 		Connected:      c.conn != nil,
-		ConnectedAt:    c.connectedAt,
-		DisconnectedAt: c.disconnectedAt,
-		CreatedAt:      c.createdAt,
+		ConnectedAt:    c.connectedAt.Time(),
+		DisconnectedAt: c.disconnectedAt.Time(),
+		CreatedAt:      c.createdAt.Time(),
 		Keepalive:      c.keepalive,
 		CleanStart:     c.cleanStart,
 		Expiry:         c.expiry,

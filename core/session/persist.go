@@ -23,7 +23,14 @@ import (
 // session from its start).
 func (s *Session) Persist(st store.Store) {
 	s.mu.Lock()
-	s.st = st
+	switch {
+	case st == nil:
+		s.j = nil
+	case s.j == nil:
+		s.j = &journal{st: st}
+	default:
+		s.j.st = st
+	}
 	s.durable.Store(st != nil)
 	s.mu.Unlock()
 }
@@ -33,10 +40,10 @@ func (s *Session) Persist(st store.Store) {
 func (s *Session) Durable() core.Backlog {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st == nil {
+	if s.j == nil {
 		return nil
 	}
-	return s.st.Mark()
+	return s.j.st.Mark()
 }
 
 // Persistent reports whether the session journals to a store.
@@ -47,12 +54,10 @@ func (s *Session) Persistent() bool { return s.durable.Load() }
 // queue on disk, paged in once the client is back.
 func Restore(r *store.RestoredSession, cfg *Config, st store.Store) *Session {
 	s := NewShared(r.Record.ClientID, cfg)
-	s.st = st
+	s.j = &journal{st: st, nextSeq: r.LastSeq, spilled: r.Queued}
 	s.durable.Store(true)
-	s.nextSeq = r.LastSeq
-	s.spilled = r.Queued
 	if r.Queued > 0 {
-		s.loadAfter = r.FirstSeq - 1
+		s.j.loadAfter = r.FirstSeq - 1
 	}
 	for id, at := range r.AwaitingRel {
 		if s.awaitingRel == nil {
@@ -95,47 +100,50 @@ func (p Pending) unstored() Pending {
 
 // store writes p to the session's stored queue when it needs to be there,
 // giving it a Seq; it reports false when the store refused it (disk quota).
-// Caller holds mu and has checked s.st.
+// Caller holds mu and has checked s.j.
 func (s *Session) store(p *Pending) bool {
-	if p.QoS == core.QoS0 && s.notifier != nil && s.spilled == 0 && s.queue.len() < s.cfg.MemQueueLen {
+	j := s.j
+	if p.QoS == core.QoS0 && s.notifier != nil && j.spilled == 0 && s.queue.len() < s.cfg.MemQueueLen {
 		return true // kept in memory only
 	}
-	e := store.Entry{Seq: s.nextSeq + 1, Msg: p.Msg, QoS: p.QoS, Retain: p.Retain, SubIDs: p.SubIDs, Shared: p.Shared, SharedBody: p.SharedBody}
-	if err := s.st.Enqueue(s.ClientID, &e); err != nil {
+	e := store.Entry{Seq: j.nextSeq + 1, Msg: p.Msg, QoS: p.QoS, Retain: p.Retain, SubIDs: p.SubIDs, Shared: p.Shared, SharedBody: p.SharedBody}
+	if err := j.st.Enqueue(s.ClientID, &e); err != nil {
 		return false
 	}
-	s.nextSeq++
-	p.Seq = s.nextSeq
+	j.nextSeq++
+	p.Seq = j.nextSeq
 	return true
 }
 
 // spill leaves a stored message on disk only: the queue in memory is full,
-// or earlier messages are already on disk. Caller holds mu.
+// or earlier messages are already on disk. Caller holds mu and has checked
+// s.j.
 func (s *Session) spill(p *Pending) {
-	if s.spilled == 0 {
-		s.loadAfter = p.Seq - 1
+	if s.j.spilled == 0 {
+		s.j.loadAfter = p.Seq - 1
 	}
-	s.spilled++
+	s.j.spilled++
 }
 
 // pageIn asks the store for spilled messages once the queue in memory is
 // down to half of MemQueueLen, and only while a client is connected. Caller
 // holds mu.
 func (s *Session) pageIn() {
-	if s.st == nil || s.spilled == 0 || s.loading || s.notifier == nil || s.queue.len() > s.cfg.MemQueueLen/2 {
+	j := s.j
+	if j == nil || j.spilled == 0 || s.loading || s.notifier == nil || s.queue.len() > s.cfg.MemQueueLen/2 {
 		return
 	}
 	s.loading = true
-	want := min(s.spilled, s.cfg.MemQueueLen-s.queue.len())
-	st := s.st
-	st.LoadQueue(s.ClientID, s.loadAfter, want, func(es []store.Entry, err error) { s.loaded(st, es, err) })
+	want := min(j.spilled, s.cfg.MemQueueLen-s.queue.len())
+	j.st.LoadQueue(s.ClientID, j.loadAfter, want, func(es []store.Entry, err error) { s.loaded(j, es, err) })
 }
 
 // loaded appends the messages LoadQueue read to the queue in memory and
 // wakes the connection.
-func (s *Session) loaded(from store.Store, es []store.Entry, err error) {
+func (s *Session) loaded(from *journal, es []store.Entry, err error) {
 	s.mu.Lock()
-	if s.st != from {
+	j := s.j
+	if j != from {
 		s.mu.Unlock() // discarded meanwhile
 		return
 	}
@@ -143,16 +151,16 @@ func (s *Session) loaded(from store.Store, es []store.Entry, err error) {
 	if err == nil && len(es) == 0 {
 		// Every spilled message was written before the load was asked for,
 		// so the store must have returned some: it has none left.
-		s.spilled = 0
+		j.spilled = 0
 	}
 	for i := range es {
 		e := &es[i]
-		if e.Seq <= s.loadAfter || s.spilled == 0 {
+		if e.Seq <= j.loadAfter || j.spilled == 0 {
 			continue
 		}
 		s.queue.push(pendingFrom(e))
-		s.loadAfter = e.Seq
-		s.spilled--
+		j.loadAfter = e.Seq
+		j.spilled--
 	}
 	n := s.notifier
 	wake := n != nil && !s.wakeSent && s.queue.len() > 0
@@ -168,10 +176,10 @@ func (s *Session) loaded(from store.Store, es []store.Entry, err error) {
 // markSent moves a stored QoS 2 message from the stored queue to the stored
 // inflight window with its packet identifier. Caller holds mu.
 func (s *Session) markSent(e *inflightEntry) {
-	if s.st == nil || e.Seq == 0 {
+	if s.j == nil || e.Seq == 0 {
 		return
 	}
-	s.st.MarkSent(s.ClientID, &store.Entry{
+	s.j.st.MarkSent(s.ClientID, &store.Entry{
 		Seq: e.Seq, Msg: e.Msg, QoS: e.QoS, Retain: e.Retain, SubIDs: e.SubIDs, Shared: e.Shared,
 		SharedBody: e.SharedBody, PacketID: e.id, Phase: store.PhaseRec,
 	})
@@ -180,17 +188,17 @@ func (s *Session) markSent(e *inflightEntry) {
 // markReleased records the client's PUBREC of a stored QoS 2 message. Caller
 // holds mu.
 func (s *Session) markReleased(e *inflightEntry) {
-	if s.st == nil || e.Seq == 0 || e.Msg == nil {
+	if s.j == nil || e.Seq == 0 || e.Msg == nil {
 		return
 	}
-	s.st.MarkReleased(s.ClientID, e.Seq, e.id, e.Msg.ID, e.SharedBody)
+	s.j.st.MarkReleased(s.ClientID, e.Seq, e.id, e.Msg.ID, e.SharedBody)
 }
 
 // forget removes a stored message that was delivered, acknowledged, dropped
 // or expired; inflight says it was in the stored inflight window (a QoS 2
 // message after markSent). Caller holds mu.
 func (s *Session) forget(p *Pending, inflight bool) {
-	if s.st == nil || p.Seq == 0 {
+	if s.j == nil || p.Seq == 0 {
 		return
 	}
 	var id uint64
@@ -198,5 +206,5 @@ func (s *Session) forget(p *Pending, inflight bool) {
 	if p.Msg != nil {
 		id, shared = p.Msg.ID, p.SharedBody
 	}
-	s.st.Remove(s.ClientID, p.Seq, inflight, id, shared)
+	s.j.st.Remove(s.ClientID, p.Seq, inflight, id, shared)
 }

@@ -109,11 +109,18 @@ type Session struct {
 	dropped  uint64      // guarded by mu; Stats.Dropped
 	expired  uint64      // guarded by mu; Stats.Expired
 
-	// A persistent session journals its changes to st (see persist.go).
-	st        store.Store // guarded by mu; nil when the session is not persistent
-	nextSeq   uint64      // guarded by mu; the last Seq given to a stored message
-	spilled   int         // guarded by mu; queued messages on disk only, after those in queue
-	loadAfter uint64      // guarded by mu; the Seq after which the spilled messages start
+	// A persistent session journals its changes (see persist.go); nil
+	// for a session in memory only, which stays a size class smaller.
+	j *journal // guarded by mu
+}
+
+// journal is a persistent session's link to its store. Every field is
+// guarded by the session's mu.
+type journal struct {
+	st        store.Store
+	nextSeq   uint64 // the last Seq given to a stored message
+	spilled   int    // queued messages on disk only, after those in the queue
+	loadAfter uint64 // the Seq after which the spilled messages start
 }
 
 // New returns an empty, offline session.
@@ -218,13 +225,13 @@ func (s *Session) Offer(p Pending) (queued, pressured bool) {
 			return false, pressured
 		}
 	}
-	if s.st != nil && !s.store(&p) {
+	if s.j != nil && !s.store(&p) {
 		s.dropped++ // the disk quota is reached
 		pressured = s.pressured()
 		s.mu.Unlock()
 		return false, pressured
 	}
-	if p.Seq != 0 && (s.spilled > 0 || s.queue.len() >= s.cfg.MemQueueLen) {
+	if p.Seq != 0 && s.j != nil && (s.j.spilled > 0 || s.queue.len() >= s.cfg.MemQueueLen) {
 		s.spill(&p)
 	} else {
 		s.queue.push(p)
@@ -258,7 +265,12 @@ func (s *Session) pressured() bool {
 }
 
 // queued is the queue's length, in memory and on disk; caller holds mu.
-func (s *Session) queued() int { return s.queue.len() + s.spilled }
+func (s *Session) queued() int {
+	if s.j == nil {
+		return s.queue.len()
+	}
+	return s.queue.len() + s.j.spilled
+}
 
 // WhenDrained arranges for w.Wake to be called once the queue has drained to
 // half of max_mqueue_len, or at once if it already has. A waker registered
@@ -310,7 +322,7 @@ func (s *Session) Discard() (shared []Pending) {
 		}
 	}
 	// The broker deletes a persistent session's stored state as a whole.
-	s.st, s.spilled, s.loading = nil, 0, false
+	s.j, s.loading = nil, false
 	s.durable.Store(false)
 	w := s.wakers
 	s.wakers = nil
@@ -511,8 +523,8 @@ func (s *Session) AwaitRel(id uint16, now time.Time) (dup bool, err error) {
 		s.awaitingRel = make(map[uint16]time.Time)
 	}
 	s.awaitingRel[id] = now
-	if s.st != nil {
-		s.st.PutAwaitingRel(s.ClientID, id, now)
+	if s.j != nil {
+		s.j.st.PutAwaitingRel(s.ClientID, id, now)
 	}
 	return false, nil
 }
@@ -529,8 +541,8 @@ func (s *Session) Release(id uint16) bool {
 	if len(s.awaitingRel) == 0 {
 		s.awaitingRel = nil
 	}
-	if s.st != nil {
-		s.st.DeleteAwaitingRel(s.ClientID, id)
+	if s.j != nil {
+		s.j.st.DeleteAwaitingRel(s.ClientID, id)
 	}
 	return true
 }
@@ -551,8 +563,8 @@ func (s *Session) ExpireAwaitingRel(now time.Time, timeout time.Duration) int {
 	for id, at := range s.awaitingRel {
 		if now.Sub(at) >= timeout {
 			delete(s.awaitingRel, id)
-			if s.st != nil {
-				s.st.DeleteAwaitingRel(s.ClientID, id)
+			if s.j != nil {
+				s.j.st.DeleteAwaitingRel(s.ClientID, id)
 			}
 			n++
 		}

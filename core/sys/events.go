@@ -75,6 +75,10 @@ func (s *Sys) ClientConnected(ci *core.ClientInfo, info ConnInfo) {
 	if !s.cfg.ClientConnected || ci == nil || s.halted.Load() {
 		return
 	}
+	topic, ok := s.listened(ci, "connected")
+	if !ok {
+		return
+	}
 	now := time.Now()
 	at := info.ConnectedAt
 	if at.IsZero() {
@@ -84,7 +88,7 @@ func (s *Sys) ClientConnected(ci *core.ClientInfo, info ConnInfo) {
 	if name == "" {
 		name = protoName(ci)
 	}
-	s.event(ci, "connected", &connectedEvent{
+	s.event(ci, topic, "connected", &connectedEvent{
 		ClientID:       ci.ClientID,
 		Username:       optional(ci.Username),
 		IPAddress:      ipAddress(ci),
@@ -109,11 +113,15 @@ func (s *Sys) ClientDisconnected(ci *core.ClientInfo, reason string) {
 	if !s.cfg.ClientDisconnected || ci == nil || s.halted.Load() {
 		return
 	}
+	topic, ok := s.listened(ci, "disconnected")
+	if !ok {
+		return
+	}
 	if reason == "" {
 		reason = "normal"
 	}
 	now := time.Now().UnixMilli()
-	s.event(ci, "disconnected", &disconnectedEvent{
+	s.event(ci, topic, "disconnected", &disconnectedEvent{
 		ClientID:       ci.ClientID,
 		Username:       optional(ci.Username),
 		IPAddress:      ipAddress(ci),
@@ -132,7 +140,11 @@ func (s *Sys) ClientSubscribed(ci *core.ClientInfo, filter string, opts core.Sub
 	if !s.cfg.ClientSubscribed || ci == nil || s.halted.Load() {
 		return
 	}
-	s.event(ci, "subscribed", &subscriptionEvent{
+	topic, ok := s.listened(ci, "subscribed")
+	if !ok {
+		return
+	}
+	s.event(ci, topic, "subscribed", &subscriptionEvent{
 		ClientID: ci.ClientID,
 		Username: optional(ci.Username),
 		Protocol: protocol(ci),
@@ -154,7 +166,11 @@ func (s *Sys) ClientUnsubscribed(ci *core.ClientInfo, filter string) {
 	if !s.cfg.ClientUnsubscribed || ci == nil || s.halted.Load() {
 		return
 	}
-	s.event(ci, "unsubscribed", &subscriptionEvent{
+	topic, ok := s.listened(ci, "unsubscribed")
+	if !ok {
+		return
+	}
+	s.event(ci, topic, "unsubscribed", &subscriptionEvent{
 		ClientID: ci.ClientID,
 		Username: optional(ci.Username),
 		Protocol: protocol(ci),
@@ -163,12 +179,20 @@ func (s *Sys) ClientUnsubscribed(ci *core.ClientInfo, filter string) {
 	})
 }
 
-// event publishes one client event, on the caller's goroutine.
-func (s *Sys) event(ci *core.ClientInfo, name string, payload any) {
+// listened returns the topic of a client's event and whether anyone
+// subscribes to it. It is asked before the event is built: a connect storm
+// makes many events that nobody listens to, and building them would double
+// the garbage a connect leaves.
+func (s *Sys) listened(ci *core.ClientInfo, name string) (string, bool) {
 	topic := s.eventTopic(ci, name)
 	if ic, ok := s.pub.(interestChecker); ok && !ic.Interested(topic) {
-		return // nobody listens: spare the JSON (a connect storm makes many)
+		return "", false
 	}
+	return topic, true
+}
+
+// event publishes one client event on topic, on the caller's goroutine.
+func (s *Sys) event(ci *core.ClientInfo, topic, name string, payload any) {
 	body, err := json.Marshal(payload)
 	if err == nil {
 		_, err = s.pub.Publish(&core.Message{Topic: topic, Payload: body})

@@ -241,3 +241,13 @@ func TestEventsNobodyListensToAreNotBuilt(t *testing.T) {
 		t.Fatalf("published %v with subscribers only on %v", l.all(), got)
 	}
 }
+
+func TestEventNobodyListensToCostsOnlyItsTopic(t *testing.T) {
+	s := New(testConfig(), &listening{}, nil, zeroLog)
+	t.Cleanup(s.Stop)
+	ci := client("dev-000123")
+	// The topic string is built to ask; the event and its JSON are not.
+	if n := testing.AllocsPerRun(100, func() { s.ClientConnected(ci, ConnInfo{}) }); n > 1 {
+		t.Fatalf("an unheard connected event allocates %v times, want at most 1 (its topic)", n)
+	}
+}

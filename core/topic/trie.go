@@ -219,9 +219,52 @@ func (t *Trie[V]) Matches(topic string) bool {
 		}
 	}
 	t.mu.RLock()
-	r := t.match(topic)
+	ok := t.root.reaches(topic, len(topic) > 0 && topic[0] == '$')
 	t.mu.RUnlock()
-	return len(r.Subs) > 0 || len(r.Shared) > 0
+	return ok
+}
+
+// reaches reports whether topic (one or more levels) matches a filter with
+// subscribers below n: match's walk, stopping at the first hit and
+// allocating nothing (the $SYS event path asks it for every connect).
+func (n *node[V]) reaches(topic string, dollar bool) bool {
+	tok, rest, more := cut(topic)
+	lit, plus, hash := n.next(tok)
+	if dollar {
+		plus, hash = nil, nil // [MQTT-4.7.2-1]
+	}
+	return (hash != nil && hash.hasSubscribers()) ||
+		(plus != nil && plus.reachedBy(rest, more)) ||
+		(lit != nil && lit.reachedBy(rest, more))
+}
+
+// reachedBy is reach's test: n matched one level, more tells whether the
+// topic has levels left (rest).
+func (n *node[V]) reachedBy(rest string, more bool) bool {
+	if more {
+		return n.reaches(rest, false)
+	}
+	if n.hasSubscribers() {
+		return true
+	}
+	h := n.hashChild()
+	return h != nil && h.hasSubscribers() // [MQTT-4.7.1-2]
+}
+
+// hasSubscribers reports whether a filter ending at n has a subscription or
+// a shared group with members.
+func (n *node[V]) hasSubscribers() bool {
+	if n.subs.len() > 0 {
+		return true
+	}
+	if n.more != nil {
+		for _, g := range n.more.groups {
+			if g.members.len() > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resultBox is a Result with room for a few subscriptions in the same

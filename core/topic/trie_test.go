@@ -655,7 +655,11 @@ func TestTrieProperty(t *testing.T) {
 					}
 				default:
 					topic := randTopic(rng)
-					if got, want := canon(tr.Match(topic)), brute(set, topic); got != want {
+					want := brute(set, topic)
+					if got, want := tr.Matches(topic), want != canon(&Result[int]{}); got != want {
+						t.Fatalf("op %d: Matches(%q) = %v, want %v", i, topic, got, want)
+					}
+					if got := canon(tr.Match(topic)); got != want {
 						t.Fatalf("op %d: Match(%q)\n got %s\nwant %s", i, topic, got, want)
 					}
 				}
@@ -810,6 +814,9 @@ func TestMatchesDoesNotFillTheCache(t *testing.T) {
 	}
 	if n := tr.Stats().CacheEntries; n != 0 {
 		t.Errorf("Matches left %d cache entries, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { tr.Matches("$SYS/brokers/n/clients/c/connected") }); n != 0 {
+		t.Errorf("Matches allocates %v times per call, want 0", n)
 	}
 	tr.Match("a/b") // cached now; Matches reads the cached result
 	if !tr.Matches("a/b") {

@@ -244,7 +244,7 @@ func (c *conn) encode(out []byte, frames []codec.Frame) ([]byte, error) {
 	}
 	var cd codec.Codec
 	for _, f := range frames {
-		if raw, ok := f.(adapters.Raw); ok {
+		if raw, ok := adapters.RawBytes(f); ok {
 			out = append(out, raw...)
 			continue
 		}
@@ -406,12 +406,18 @@ func (c *conn) markClosed() {
 }
 
 // setTimer sets, replaces or cancels one of the channel's timers.
+// A new timer reuses an entry that is not armed (cancelled or fired), so a
+// connection keeps as many entries as it has timers armed at once: the MQTT
+// channel's connect timer, cancelled by CONNECT, becomes its keepalive.
 func (c *conn) setTimer(t adapters.Timer) {
-	var e *timerEntry
+	var e, free *timerEntry
 	for _, x := range c.timers {
 		if x.id == t.ID {
 			e = x
 			break
+		}
+		if free == nil && x.idx < 0 {
+			free = x
 		}
 	}
 	if t.After <= 0 {
@@ -421,9 +427,11 @@ func (c *conn) setTimer(t adapters.Timer) {
 		return
 	}
 	if e == nil {
-		e = newTimer(c, timerChannel)
+		if e = free; e == nil {
+			e = newTimer(c, timerChannel)
+			c.timers = append(c.timers, e)
+		}
 		e.id = t.ID
-		c.timers = append(c.timers, e)
 	}
 	e.arm(t.After)
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/manifold-iot/manifold/adapters"
 )
 
 func testLogger(t testing.TB) zerolog.Logger {
@@ -384,6 +386,25 @@ func TestTimers(t *testing.T) {
 		if !never(300*time.Millisecond, func() bool { return ch.timeouts.Load() > 0 }) {
 			t.Fatalf("cancelled timer fired: %v", ch)
 		}
+	})
+	t.Run("cancelled_entry_reused", func(t *testing.T) {
+		// A connection keeps one entry per timer armed at once: a cancelled
+		// timer's entry serves the next one (the MQTT connect timer becomes
+		// the keepalive), and the new timer still fires.
+		c := dial(t, s)
+		c.send("TIMER 60000\n")
+		c.expect("OK")
+		ch := c.channel(a)
+		var entries int
+		onLoop(t, ch, func(cn *conn) {
+			cn.setTimer(adapters.Timer{ID: 1})
+			cn.setTimer(adapters.Timer{ID: 2, After: 10 * time.Millisecond})
+			entries = len(cn.timers)
+		})
+		if entries != 1 {
+			t.Errorf("connection keeps %d timer entries, want 1", entries)
+		}
+		c.expect("TICK")
 	})
 	t.Run("cancelled_on_close", func(t *testing.T) {
 		c := dial(t, s)

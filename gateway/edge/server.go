@@ -280,8 +280,13 @@ func addrPort(a net.Addr) netip.AddrPort {
 }
 
 // localAddrPort is the connection's own address. gnet reports the listener's
-// configured address (port 0, or 0.0.0.0), so ask the kernel.
+// address as configured: when that names one address and a port it is the
+// connection's too; otherwise (port 0, or 0.0.0.0) ask the kernel, a
+// syscall a connect storm is better without.
 func localAddrPort(gc gnet.Conn) netip.AddrPort {
+	if ap := addrPort(gc.LocalAddr()); ap.Port() != 0 && !ap.Addr().IsUnspecified() {
+		return ap
+	}
 	if sa, err := syscall.Getsockname(gc.Fd()); err == nil {
 		if ap, ok := sockaddrToAddrPort(sa); ok {
 			return ap

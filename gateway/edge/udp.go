@@ -507,7 +507,7 @@ func (ss *udpSession) onDatagram(b []byte) (frames int) {
 func (ss *udpSession) apply(r adapters.Replies) {
 	for _, f := range r.Out {
 		var b []byte
-		if raw, ok := f.(adapters.Raw); ok {
+		if raw, ok := adapters.RawBytes(f); ok {
 			b = raw
 		} else {
 			var err error

@@ -307,7 +307,7 @@ func (r *Runner) Apply(rep adapters.Replies) {
 func (r *Runner) encode(frames []codec.Frame) error {
 	var cd codec.Codec
 	for _, f := range frames {
-		if raw, ok := f.(adapters.Raw); ok {
+		if raw, ok := adapters.RawBytes(f); ok {
 			r.out = append(r.out, raw...)
 		} else {
 			if cd == nil {
