@@ -33,6 +33,17 @@ func (s *Server) newAlarms(log zerolog.Logger) {
 	rd.SessionQueue = func(id string) (int, int, bool) { return sessionQueue(b, id, limit) }
 	s.sysmon = alarm.NewMonitor(monitorConfig(cfg), s.alarms, rd, log)
 	b.OnQueueFull(s.sysmon.QueueFull)
+	b.OnTraffic(s.traffic)
+}
+
+// traffic is the bytes every running listener has received and sent, for
+// $SYS metrics/bytes/*.
+func (s *Server) traffic() (received, sent uint64) {
+	for _, l := range s.Listeners() {
+		received += l.BytesReceived
+		sent += l.BytesSent
+	}
+	return received, sent
 }
 
 // sessionQueue is a session's queued messages against max_mqueue_len.

@@ -108,6 +108,7 @@ type Broker struct {
 	stats counters
 
 	queueFull func(clientID string) // OnQueueFull's hook; nil: none
+	traffic   func() (received, sent uint64) // OnTraffic's source; nil: unknown
 }
 
 // counters are the broker's running totals, read by Stats.
@@ -168,6 +169,11 @@ func New(cfg Config, log zerolog.Logger) *Broker {
 // or publish. Set it before the broker takes connections.
 func (b *Broker) OnQueueFull(fn func(clientID string)) { b.queueFull = fn }
 
+// OnTraffic sets where $SYS metrics/bytes/received and sent come from: the
+// edge counts bytes, the core does not see them. fn is called on the $SYS
+// ticker's goroutine. Set it before Start.
+func (b *Broker) OnTraffic(fn func() (received, sent uint64)) { b.traffic = fn }
+
 // SysPublisher is what $SYS messages are published through: the broker's
 // own publisher, not subject to the limits put on clients. Other core
 // packages (core/alarm) publish their $SYS topics through it.
@@ -193,7 +199,7 @@ func (p systemPublisher) Publish(m *core.Message) (int, error) {
 
 func (b *Broker) sysSnapshot() sys.Snapshot {
 	st := b.Stats()
-	return sys.Snapshot{
+	snap := sys.Snapshot{
 		Nodes:                []string{b.cfg.NodeName},
 		Connections:          st.Connected,
 		Sessions:             st.Clients,
@@ -205,6 +211,10 @@ func (b *Broker) sysSnapshot() sys.Snapshot {
 		MessagesNoSubscriber: st.NoSubscriber,
 		DeliveryDropped:      st.Dropped,
 	}
+	if b.traffic != nil {
+		snap.BytesReceived, snap.BytesSent = b.traffic()
+	}
+	return snap
 }
 
 // Config returns the broker's configuration.

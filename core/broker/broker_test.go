@@ -472,3 +472,23 @@ func TestSharedRedispatchWhenAMemberLeaves(t *testing.T) {
 		t.Fatalf("m2 got %v, want the 3 messages m1 left unacknowledged", got)
 	}
 }
+
+func TestSysBytesFromTheEdge(t *testing.T) {
+	b := newBroker(t, func(c *Config) { c.Sys.Interval = 10 * time.Millisecond })
+	b.OnTraffic(func() (uint64, uint64) { return 1234, 5678 })
+	w := connect(t, b, "watcher", true, 0, nil)
+	w.sub(t, b, "$SYS/brokers/+/metrics/bytes/#", core.SubOptions{QoS: 0})
+	b.Start()
+	got := map[string]string{}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < 2 && time.Now().Before(deadline) {
+		ds, _ := w.res.Session.Take(nil, time.Now(), 0)
+		for _, d := range ds {
+			got[d.Msg.Topic[strings.LastIndexByte(d.Msg.Topic, '/')+1:]] = string(d.Msg.Payload)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got["received"] != "1234" || got["sent"] != "5678" {
+		t.Fatalf("$SYS metrics/bytes = %v, want received 1234 and sent 5678", got)
+	}
+}
