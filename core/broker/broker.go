@@ -107,7 +107,7 @@ type Broker struct {
 
 	stats counters
 
-	queueFull func(clientID string) // OnQueueFull's hook; nil: none
+	queueFull func(clientID string)          // OnQueueFull's hook; nil: none
 	traffic   func() (received, sent uint64) // OnTraffic's source; nil: unknown
 }
 
