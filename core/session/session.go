@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/slowsubs"
 	"github.com/manifold-iot/manifold/core/store"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	// memory; the rest wait on disk and are paged in as the client takes
 	// them, so a long-offline session costs little memory. 0 means 1000.
 	MemQueueLen int
+	// SlowSubs, when enabled, is told of every QoS 1 acknowledgement and
+	// QoS 2 PUBREC with the message's publish time (slow subscription
+	// statistics); nil or disabled costs one atomic load per acknowledgement.
+	SlowSubs *slowsubs.Tracker
 }
 
 // Waker is told when a pressured session's queue has drained to half of
@@ -421,6 +426,9 @@ func (s *Session) Rec(id uint16) bool {
 	}
 	if e.phase == phaseRec {
 		s.markReleased(e)
+		if t := s.cfg.SlowSubs; t.Enabled() && e.Msg != nil {
+			t.Observe(s.ClientID, e.Msg.Topic, e.Msg.Timestamp)
+		}
 	}
 	e.phase = phaseComp
 	e.Msg = nil // the client owns the message now; only PUBREL is ever resent (MQTT 5 §4.3.3)
@@ -437,6 +445,9 @@ func (s *Session) complete(id uint16, want phase) bool {
 	e := s.byID[id]
 	if e == nil || e.phase != want {
 		return false
+	}
+	if t := s.cfg.SlowSubs; want == phaseAck && t.Enabled() && e.Msg != nil {
+		t.Observe(s.ClientID, e.Msg.Topic, e.Msg.Timestamp)
 	}
 	s.forget(&e.Pending, e.QoS == core.QoS2)
 	e.phase = phaseDone
