@@ -54,6 +54,7 @@ func fsyncPolicy(s string) store.Fsync {
 func (s *Server) closeBroker() {
 	s.closeOnce.Do(func() {
 		s.broker.Close()
+		s.obs.close()
 		closeStore(s.store, s.log)
 	})
 }

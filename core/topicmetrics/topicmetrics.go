@@ -1,8 +1,12 @@
 package topicmetrics
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -10,6 +14,7 @@ import (
 	"time"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/topic"
 )
 
 // MaxTopics bounds the registered topics (EMQX's limit).
@@ -123,6 +128,7 @@ type Registry struct {
 	topics atomic.Pointer[map[string]*Metrics] // nil while none is registered; never modified once stored
 
 	mu   sync.Mutex // serializes writers
+	file string     // guarded by mu; where the topic list is saved, "" nowhere
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
@@ -148,14 +154,14 @@ func (r *Registry) Lookup(topic string) *Metrics {
 }
 
 // Register starts counting topic.
-func (r *Registry) Register(topic string) error {
-	if topic == "" || strings.ContainsAny(topic, "+#") || strings.HasPrefix(topic, "$share/") || strings.ContainsRune(topic, 0) {
+func (r *Registry) Register(name string) error {
+	if topic.ValidName(name, 0) != nil || strings.HasPrefix(name, "$share/") {
 		return ErrTopicInvalid
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.load()
-	if old[topic] != nil {
+	if old[name] != nil {
 		return ErrExists
 	}
 	if len(old) >= MaxTopics {
@@ -165,9 +171,9 @@ func (r *Registry) Register(topic string) error {
 	for k, v := range old {
 		m[k] = v
 	}
-	m[topic] = &Metrics{topic: topic, created: r.now(), lastAt: r.now()}
+	m[name] = &Metrics{topic: name, created: r.now(), lastAt: r.now()}
 	r.topics.Store(&m)
-	return nil
+	return r.saveLocked()
 }
 
 // Deregister stops counting topic.
@@ -180,7 +186,7 @@ func (r *Registry) Deregister(topic string) error {
 	}
 	if len(old) == 1 {
 		r.topics.Store(nil)
-		return nil
+		return r.saveLocked()
 	}
 	m := make(map[string]*Metrics, len(old)-1)
 	for k, v := range old {
@@ -189,14 +195,64 @@ func (r *Registry) Deregister(topic string) error {
 		}
 	}
 	r.topics.Store(&m)
-	return nil
+	return r.saveLocked()
 }
 
 // DeregisterAll stops counting every topic.
-func (r *Registry) DeregisterAll() {
+func (r *Registry) DeregisterAll() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.topics.Store(nil)
+	return r.saveLocked()
+}
+
+// Load registers the topics saved in file (a JSON list of names; a missing
+// file is an empty list) and saves every later change there, so that
+// registrations survive a restart as EMQX's do in its configuration.
+func (r *Registry) Load(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("topicmetrics: %w", err)
+	}
+	var topics []string
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &topics); err != nil {
+			return fmt.Errorf("topicmetrics: %s is corrupt: %w", file, err)
+		}
+	}
+	for _, t := range topics {
+		if err := r.Register(t); err != nil && !errors.Is(err, ErrExists) {
+			return fmt.Errorf("topicmetrics: %s: topic %q: %w", file, t, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.file = file
+	return nil
+}
+
+// saveLocked writes the topic list to r.file (atomically, mode 0600); caller holds mu.
+func (r *Registry) saveLocked() error {
+	if r.file == "" {
+		return nil
+	}
+	topics := make([]string, 0)
+	for k := range r.load() {
+		topics = append(topics, k)
+	}
+	slices.Sort(topics)
+	data, err := json.Marshal(topics)
+	if err == nil {
+		if err = os.MkdirAll(filepath.Dir(r.file), 0o750); err == nil {
+			if err = os.WriteFile(r.file+".tmp", data, 0o600); err == nil {
+				err = os.Rename(r.file+".tmp", r.file)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("topicmetrics: saving %s: %w", r.file, err)
+	}
+	return nil
 }
 
 func (r *Registry) load() map[string]*Metrics {

@@ -14,6 +14,9 @@ import (
 
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/hooks"
+	"github.com/manifold-iot/manifold/core/slowsubs"
+	"github.com/manifold-iot/manifold/core/topicmetrics"
+	"github.com/manifold-iot/manifold/core/trace"
 )
 
 // Prefix is the path prefix of the REST API.
@@ -45,6 +48,12 @@ type Node interface {
 	// ReloadCertificates re-reads every TLS listener's certificate files,
 	// keeping connected clients.
 	ReloadCertificates() error
+	// SlowSubs is the slow subscription tracker (slow_subs).
+	SlowSubs() *slowsubs.Tracker
+	// TopicMetrics is the registered topic metrics (topic_metrics).
+	TopicMetrics() *topicmetrics.Registry
+	// Tracer is the node's traces (trace).
+	Tracer() *trace.Tracer
 }
 
 // Listener describes one listener for the API.
@@ -156,6 +165,9 @@ func (a *API) register() {
 	a.registerListeners()
 	a.registerConfigs()
 	a.registerMetrics()
+	a.registerSlowSubs()
+	a.registerTopicMetrics()
+	a.registerTrace()
 	a.handle("GET", "/api-docs/swagger.json", "docs", "This OpenAPI document", true, a.swagger)
 }
 
