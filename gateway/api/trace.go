@@ -33,7 +33,7 @@ type traceJSON struct {
 	EndAt         string           `json:"end_at"`
 	PayloadEncode string           `json:"payload_encode"`
 	Status        string           `json:"status"`
-	LogSize       map[string]int64 `json:"log_size"` // by node, as EMQX
+	LogSize       map[string]int64 `json:"log_size"`  // by node, as EMQX
 	Dropped       uint64           `json:"dropped"`   // records lost to a full writer queue
 	Truncated     bool             `json:"truncated"` // the log reached trace.max_file_size
 }
