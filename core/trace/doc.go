@@ -27,6 +27,9 @@
 // same goroutine moves traces between waiting, running and stopped once a
 // second; Create and Stop do it at once.
 //
+// The traces are listed in <dir>/traces.json, so that a restarted node
+// has them again (EMQX keeps its traces too) and appends to their logs.
+//
 // A line: `2026-11-26T00:50:00.123456Z [publish] clientid=c1 topic=a/b
 // qos=1 retain=false payload=hello`; the payload is written as text (with
 // \n, \r and \\ escaped), hex, or ****** (hidden).

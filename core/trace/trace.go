@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -143,8 +144,83 @@ func New(dir string, maxFileSize int64, log zerolog.Logger) *Tracer {
 	}
 	tr := &Tracer{dir: dir, maxSize: maxFileSize, log: log, now: time.Now, traces: map[string]*trace{},
 		ch: make(chan record, queueLen), stop: make(chan struct{}), done: make(chan struct{})}
+	tr.restore()
 	go tr.writer()
 	return tr
+}
+
+// indexFile lists the traces in dir, so that they survive a restart (EMQX
+// keeps its traces too); their logs are appended to.
+const indexFile = "traces.json"
+
+// restore reloads the traces of indexFile; one that cannot be reloaded is
+// logged and left out.
+func (tr *Tracer) restore() {
+	data, err := os.ReadFile(filepath.Join(tr.dir, indexFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	var specs []Spec
+	if err == nil {
+		err = json.Unmarshal(data, &specs)
+	}
+	if err != nil {
+		tr.log.Error().Err(err).Str("file", filepath.Join(tr.dir, indexFile)).Msg("trace_index_unreadable")
+		return
+	}
+	for _, spec := range specs {
+		if !nameRE.MatchString(spec.Name) || len(tr.traces) >= MaxTraces || tr.traces[spec.Name] != nil {
+			continue
+		}
+		t := &trace{spec: spec, path: filepath.Join(tr.dir, spec.Name+".log")}
+		t.end.Store(spec.End.UnixNano())
+		if spec.Type == TypeIP {
+			ip, err := netip.ParseAddr(spec.IPAddress)
+			if err != nil {
+				continue
+			}
+			t.ip = ip.Unmap()
+		}
+		f, err := os.OpenFile(t.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+		if err == nil {
+			var st os.FileInfo
+			if st, err = f.Stat(); err == nil {
+				t.size.Store(st.Size())
+				t.trunc.Store(st.Size() >= tr.maxSize)
+			} else {
+				_ = f.Close()
+			}
+		}
+		if err != nil {
+			tr.log.Error().Err(err).Str("trace", spec.Name).Msg("trace_restore_failed")
+			continue
+		}
+		t.f, t.w = f, bufio.NewWriterSize(f, 32<<10)
+		tr.traces[spec.Name] = t
+	}
+	tr.refreshLocked(tr.now())
+}
+
+// saveLocked writes indexFile; caller holds mu. A failure is logged: the
+// traces go on, only a restart forgets them.
+func (tr *Tracer) saveLocked() {
+	specs := make([]Spec, 0, len(tr.traces))
+	for _, t := range tr.traces {
+		s := t.spec
+		s.End = time.Unix(0, t.end.Load()).UTC()
+		specs = append(specs, s)
+	}
+	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
+	data, err := json.MarshalIndent(specs, "", "  ")
+	if err == nil {
+		p := filepath.Join(tr.dir, indexFile)
+		if err = os.WriteFile(p+".tmp", data, 0o600); err == nil {
+			err = os.Rename(p+".tmp", p)
+		}
+	}
+	if err != nil {
+		tr.log.Error().Err(err).Msg("trace_index_save_failed")
+	}
 }
 
 // Dir is the directory of the trace logs.
@@ -185,6 +261,7 @@ func (tr *Tracer) Create(spec Spec) (Info, error) {
 	t.f, t.w = f, bufio.NewWriterSize(f, 32<<10)
 	tr.traces[spec.Name] = t
 	tr.refreshLocked(now)
+	tr.saveLocked()
 	return tr.info(t, now), nil
 }
 
@@ -294,6 +371,7 @@ func (tr *Tracer) Stop(name string) (Info, error) {
 	}
 	if now.UnixNano() < t.end.Load() {
 		t.end.Store(now.UnixNano())
+		tr.saveLocked()
 	}
 	tr.refreshLocked(now)
 	return tr.info(t, now), nil
@@ -309,6 +387,7 @@ func (tr *Tracer) Delete(name string) error {
 	}
 	delete(tr.traces, name)
 	tr.refreshLocked(tr.now())
+	tr.saveLocked()
 	tr.mu.Unlock()
 	t.closeFile()
 	if err := os.Remove(t.path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -371,8 +450,8 @@ func (t *trace) closeFile() {
 	t.f, t.w = nil, nil
 }
 
-// Close stops the writer and closes every log (traces are not kept across
-// restarts; their files stay in the directory).
+// Close stops the writer and closes every log; New on the same directory
+// brings the traces back.
 func (tr *Tracer) Close() {
 	tr.once.Do(func() {
 		close(tr.stop)

@@ -284,3 +284,37 @@ func TestFileSizeBound(t *testing.T) {
 		t.Errorf("file is %d bytes (reported %d), ends %q", len(log), i.LogSize, log[max(0, len(log)-10):])
 	}
 }
+
+func TestTracesSurviveRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "trace")
+	tr := trace.New(dir, 0, zerolog.Nop())
+	b := newBroker(t, tr)
+	for _, s := range []trace.Spec{
+		{Name: "keep", Type: trace.TypeTopic, Topic: "k/#"},
+		{Name: "stopped", Type: trace.TypeClientID, ClientID: "x"},
+		{Name: "gone", Type: trace.TypeIP, IPAddress: "::1"},
+	} {
+		if _, err := tr.Create(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = tr.Stop("stopped")
+	_ = tr.Delete("gone")
+	_, _ = b.Publish(&core.Message{Topic: "k/1", Payload: []byte("first")})
+	waitFor(t, tr, "keep", "payload=first")
+	tr.Close()
+
+	again := trace.New(dir, 0, zerolog.Nop())
+	t.Cleanup(again.Close)
+	infos := again.List()
+	if len(infos) != 2 || infos[0].Name != "keep" || infos[0].Status != trace.StatusRunning || infos[0].LogSize == 0 ||
+		infos[1].Name != "stopped" || infos[1].Status != trace.StatusStopped {
+		t.Fatalf("after restart: %+v", infos)
+	}
+	b2 := newBroker(t, again)
+	_, _ = b2.Publish(&core.Message{Topic: "k/2", Payload: []byte("second")})
+	log := waitFor(t, again, "keep", "payload=first", "payload=second")
+	if strings.Index(log, "first") > strings.Index(log, "second") {
+		t.Errorf("log not appended to:\n%s", log)
+	}
+}
