@@ -135,8 +135,16 @@ func (t *trace) matchesClient(c *core.ClientInfo) bool {
 // matchesFilter: a subscription to filter concerns a topic trace when the
 // filters are equal or the trace's filter matches it as a name (a trace of
 // "a/#" sees subscriptions to "a/b" and "a/+" alike).
+// A shared subscription ($share/<group>/<filter>, $queue/<filter>) is
+// matched by its filter.
 func (t *trace) matchesFilter(filter string) bool {
-	return t.spec.Type == TypeTopic && (filter == t.spec.Topic || topic.Match(t.spec.Topic, filter))
+	if t.spec.Type != TypeTopic {
+		return false
+	}
+	if _, real, shared, err := topic.ParseShared(filter); shared && err == nil {
+		filter = real
+	}
+	return filter == t.spec.Topic || topic.Match(t.spec.Topic, filter)
 }
 
 func (t *trace) matchesMessage(m *core.Message) bool {

@@ -121,6 +121,9 @@ func TestTracesThroughTheBroker(t *testing.T) {
 	if _, err := b.SubscribeFor("c1", "cmd/c1", core.SubOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := b.SubscribeFor("c2", "$share/g/sensors/x/temp", core.SubOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	mustPublish := func(m *core.Message) {
 		if _, err := b.Publish(m); err != nil {
 			t.Fatal(err)
@@ -142,6 +145,7 @@ func TestTracesThroughTheBroker(t *testing.T) {
 	}
 	topic := waitFor(t, tr, "by_topic",
 		"[subscribe] clientid=c2 topic=sensors/+/temp qos=1",
+		"[subscribe] clientid=c2 topic=$share/g/sensors/x/temp qos=0",
 		"[publish] clientid=c1 topic=sensors/k/temp qos=1 retain=false payload=68690a7468657265",
 		"[deliver] clientid=c2 topic=sensors/k/temp qos=1 retain=false from=c1 payload=68690a7468657265")
 	if strings.Contains(topic, "cmd/c1") || strings.Contains(topic, "[connected]") {
