@@ -407,7 +407,12 @@ func (s *Session) allocID() (uint16, bool) {
 
 // Ack completes a QoS 1 delivery on PUBACK. It reports false for an unknown
 // packet identifier or one that is not awaiting PUBACK.
-func (s *Session) Ack(id uint16) bool { return s.complete(id, phaseAck) }
+func (s *Session) Ack(id uint16) bool {
+	if t := s.cfg.SlowSubs; t.Enabled() {
+		return s.observe(t, id, phaseAck, func() bool { return s.complete(id, phaseAck) })
+	}
+	return s.complete(id, phaseAck)
+}
 
 // Comp completes a QoS 2 delivery on PUBCOMP. It reports false for an unknown
 // packet identifier or one that is not awaiting PUBCOMP.
@@ -418,6 +423,13 @@ func (s *Session) Comp(id uint16) bool { return s.complete(id, phaseComp) }
 // unknown packet identifier; a duplicate PUBREC (already awaiting PUBCOMP)
 // reports true so that PUBREL is sent again.
 func (s *Session) Rec(id uint16) bool {
+	if t := s.cfg.SlowSubs; t.Enabled() {
+		return s.observe(t, id, phaseRec, func() bool { return s.rec(id) })
+	}
+	return s.rec(id)
+}
+
+func (s *Session) rec(id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.byID[id]
@@ -426,9 +438,6 @@ func (s *Session) Rec(id uint16) bool {
 	}
 	if e.phase == phaseRec {
 		s.markReleased(e)
-		if t := s.cfg.SlowSubs; t.Enabled() && e.Msg != nil {
-			t.Observe(s.ClientID, e.Msg.Topic, e.Msg.Timestamp)
-		}
 	}
 	e.phase = phaseComp
 	e.Msg = nil // the client owns the message now; only PUBREL is ever resent (MQTT 5 §4.3.3)
@@ -445,9 +454,6 @@ func (s *Session) complete(id uint16, want phase) bool {
 	e := s.byID[id]
 	if e == nil || e.phase != want {
 		return false
-	}
-	if t := s.cfg.SlowSubs; want == phaseAck && t.Enabled() && e.Msg != nil {
-		t.Observe(s.ClientID, e.Msg.Topic, e.Msg.Timestamp)
 	}
 	s.forget(&e.Pending, e.QoS == core.QoS2)
 	e.phase = phaseDone
