@@ -44,6 +44,7 @@ type Server struct {
 	banned *hooks.Banned // checked first by the policy chain
 	alarms *alarm.Registry
 	sysmon *alarm.Monitor // started by Run, stopped with the broker
+	obs    observability // slow subscriptions, topic metrics, traces (observability.go)
 
 	levelSet atomic.Bool // SetLogLevel was called
 
@@ -98,11 +99,18 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 	if err != nil {
 		return nil, err
 	}
+	obs, err := newObservability(cfg, log)
+	if err != nil {
+		closeStore(st, log)
+		return nil, err
+	}
 	bc := brokerConfig(cfg, o.version)
 	bc.Store = st
+	obs.apply(&bc)
 	b := broker.New(bc, log.With().Str("component", "broker").Logger())
 	if err := b.Restore(); err != nil {
 		b.Close()
+		obs.close()
 		closeStore(st, log)
 		return nil, fmt.Errorf("node.data_dir %s: %w", cfg.Node.DataDir, err)
 	}
@@ -116,6 +124,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 		secure: map[string]listener.Config{},
 		o:      o,
 		banned: banned,
+		obs:    obs,
 	}
 	s.newAlarms(log)
 	if err := s.newAPI(); err != nil {

@@ -57,6 +57,7 @@ func (s *Server) closeBroker() {
 			s.sysmon.Stop()
 		}
 		s.broker.Close()
+		s.obs.close()
 		closeStore(s.store, s.log)
 	})
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/core/sys"
 	"github.com/manifold-iot/manifold/core/topic"
+	"github.com/manifold-iot/manifold/core/topicmetrics"
+	"github.com/manifold-iot/manifold/core/trace"
 )
 
 // Errors returned by the broker. Adapters map them to their protocol's answer
@@ -53,6 +55,14 @@ type Config struct {
 	Topic                 topic.Config
 	Delayed               delayed.Config
 	Sys                   sys.Config // $SYS topics and client events; Node and Started are filled in
+	// Trace, when not nil, is told of connections, subscriptions, publishes
+	// and deliveries while a trace runs (one atomic load per event
+	// otherwise).
+	Trace *trace.Tracer
+	// TopicMetrics, when not nil, counts messages in, out and dropped per
+	// registered topic (one atomic load per publish while none is
+	// registered).
+	TopicMetrics *topicmetrics.Registry
 	// Store keeps persistent sessions, retained and delayed messages across
 	// restarts; nil keeps everything in memory only. Call Restore before
 	// accepting connections.

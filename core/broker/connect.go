@@ -138,6 +138,9 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 	if kicked != nil {
 		kicked.Kick(ErrTakenOver)
 		b.sys.ClientDisconnected(kickedInfo, "takenover")
+		if b.cfg.Trace.Active() {
+			b.cfg.Trace.Disconnected(kickedInfo, "takenover")
+		}
 	}
 	if pendingWill != nil {
 		b.publishWill(pendingWill)
@@ -149,6 +152,9 @@ func (b *Broker) Connect(req ConnectRequest) ConnectResult {
 		ConnectedAt:    time.Now(),
 		SockPort:       req.Client.LocalPort,
 	})
+	if b.cfg.Trace.Active() {
+		b.cfg.Trace.Connected(req.Client, present)
+	}
 	return ConnectResult{Session: c.sess, SessionPresent: present, Expiry: expiry}
 }
 
@@ -204,6 +210,9 @@ func (b *Broker) Disconnect(clientID string, conn Conn, sendWill bool, newExpiry
 	b.mu.Unlock()
 
 	b.sys.ClientDisconnected(info, reason)
+	if b.cfg.Trace.Active() {
+		b.cfg.Trace.Disconnected(info, reason)
+	}
 	if willNow != nil {
 		b.publishWill(willNow)
 	}

@@ -115,6 +115,15 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		}
 	}
 
+	tm := b.cfg.TopicMetrics.Lookup(m.Topic) // nil unless the topic is registered
+	tracing := b.cfg.Trace.Active()
+	if tm != nil {
+		tm.In(m.QoS)
+	}
+	if tracing {
+		b.cfg.Trace.Published(m)
+	}
+
 	match := b.subs.Match(m.Topic)
 	dp := deliveryPool.Get().(*[]delivery)
 	ds := (*dp)[:0]
@@ -143,6 +152,16 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		d := &ds[i]
 		p := session.Pending{Msg: m, QoS: d.qos, Retain: d.retain, SubIDs: d.ids, Shared: d.shared, SharedBody: durable > 1}
 		queued, pressured := d.sess.Offer(p)
+		if tm != nil {
+			if queued {
+				tm.Out(d.qos)
+			} else {
+				tm.Dropped()
+			}
+		}
+		if tracing {
+			b.cfg.Trace.Delivered(d.sess.ClientID, m, d.qos, queued)
+		}
 		switch {
 		case !queued:
 			b.stats.dropped.Add(1)
@@ -157,6 +176,9 @@ func (b *Broker) publish(m *core.Message, system bool) (PublishResult, error) {
 		}
 		needTicket = needTicket || queued && d.stored && d.qos > core.QoS0
 		*d = delivery{}
+	}
+	if tm != nil && len(ds) == 0 {
+		tm.Dropped() // no subscriber
 	}
 	if needTicket {
 		res.Pressured = append(res.Pressured, b.store.Mark())

@@ -107,6 +107,9 @@ func (b *Broker) Subscribe(clientID string, conn Conn, filter string, opts core.
 	c.subs.mu.Unlock()
 
 	b.sys.ClientSubscribed(c.info, filter, opts)
+	if b.cfg.Trace.Active() {
+		b.cfg.Trace.Subscribed(c.info, filter, opts)
+	}
 	// Retained messages are not sent for shared subscriptions (MQTT 5 §4.8.2).
 	if !shared && (opts.RetainHandling == 0 || opts.RetainHandling == 1 && old == nil) {
 		b.sendRetained(sub)
@@ -150,6 +153,9 @@ func (b *Broker) Unsubscribe(clientID string, conn Conn, filter string) (bool, e
 		b.store.DeleteSubscription(clientID, filter)
 	}
 	b.sys.ClientUnsubscribed(c.info, filter)
+	if b.cfg.Trace.Active() {
+		b.cfg.Trace.Unsubscribed(c.info, filter)
+	}
 	return true, nil
 }
 

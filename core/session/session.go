@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/core/slowsubs"
 	"github.com/manifold-iot/manifold/core/store"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	// memory; the rest wait on disk and are paged in as the client takes
 	// them, so a long-offline session costs little memory. 0 means 1000.
 	MemQueueLen int
+	// SlowSubs, when enabled, is told of every QoS 1 acknowledgement and
+	// QoS 2 PUBREC with the message's publish time (slow subscription
+	// statistics); nil or disabled costs one atomic load per acknowledgement.
+	SlowSubs *slowsubs.Tracker
 }
 
 // Waker is told when a pressured session's queue has drained to half of
@@ -418,7 +423,12 @@ func (s *Session) allocID() (uint16, bool) {
 
 // Ack completes a QoS 1 delivery on PUBACK. It reports false for an unknown
 // packet identifier or one that is not awaiting PUBACK.
-func (s *Session) Ack(id uint16) bool { return s.complete(id, phaseAck) }
+func (s *Session) Ack(id uint16) bool {
+	if t := s.cfg.SlowSubs; t.Enabled() {
+		return s.observe(t, id, phaseAck, func() bool { return s.complete(id, phaseAck) })
+	}
+	return s.complete(id, phaseAck)
+}
 
 // Comp completes a QoS 2 delivery on PUBCOMP. It reports false for an unknown
 // packet identifier or one that is not awaiting PUBCOMP.
@@ -429,6 +439,13 @@ func (s *Session) Comp(id uint16) bool { return s.complete(id, phaseComp) }
 // unknown packet identifier; a duplicate PUBREC (already awaiting PUBCOMP)
 // reports true so that PUBREL is sent again.
 func (s *Session) Rec(id uint16) bool {
+	if t := s.cfg.SlowSubs; t.Enabled() {
+		return s.observe(t, id, phaseRec, func() bool { return s.rec(id) })
+	}
+	return s.rec(id)
+}
+
+func (s *Session) rec(id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.byID[id]

@@ -15,6 +15,9 @@ import (
 	"github.com/manifold-iot/manifold/core/alarm"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/hooks"
+	"github.com/manifold-iot/manifold/core/slowsubs"
+	"github.com/manifold-iot/manifold/core/topicmetrics"
+	"github.com/manifold-iot/manifold/core/trace"
 )
 
 // Prefix is the path prefix of the REST API.
@@ -48,6 +51,12 @@ type Node interface {
 	ReloadCertificates() error
 	// Alarms is the node's alarm registry.
 	Alarms() *alarm.Registry
+	// SlowSubs is the slow subscription tracker (slow_subs).
+	SlowSubs() *slowsubs.Tracker
+	// TopicMetrics is the registered topic metrics (topic_metrics).
+	TopicMetrics() *topicmetrics.Registry
+	// Tracer is the node's traces (trace).
+	Tracer() *trace.Tracer
 }
 
 // Listener describes one listener for the API.
@@ -167,6 +176,9 @@ func (a *API) register() {
 	a.registerListeners()
 	a.registerConfigs()
 	a.registerMetrics()
+	a.registerSlowSubs()
+	a.registerTopicMetrics()
+	a.registerTrace()
 	a.handle("GET", "/api-docs/swagger.json", "docs", "This OpenAPI document", true, a.swagger)
 }
 

@@ -36,6 +36,10 @@ type Config struct {
 	Dashboard DashboardConfig `yaml:"dashboard"`
 	// APIKey configures API keys.
 	APIKey APIKeyConfig `yaml:"api_key"`
+	// SlowSubs detects slow subscribers.
+	SlowSubs SlowSubsConfig `yaml:"slow_subs"`
+	// Trace bounds the trace logs.
+	Trace TraceConfig `yaml:"trace"`
 	// Gateway holds the protocol gateways (stomp, mqttsn, coap, lwm2m and
 	// raw). Load keeps a name without a typed config raw in Gateway.Other;
 	// the server rejects it.
@@ -518,7 +522,9 @@ func Default() *Config {
 			DefaultPassword:  "public",
 			TokenExpiredTime: Duration(60 * time.Minute),
 		},
-		Gateway: defaultGateways(),
+		SlowSubs: defaultSlowSubs(),
+		Trace:    defaultTrace(),
+		Gateway:  defaultGateways(),
 	}
 	tcp, ssl, ws, wss := c.Listeners.TCP["default"], c.Listeners.SSL["default"], c.Listeners.WS["default"], c.Listeners.WSS["default"]
 	tcp.SetDefaults()
