@@ -171,10 +171,10 @@ func TestE2EDashboardInChromium(t *testing.T) {
 	}
 
 	expect("published")
-	if got := watcher.wait(t, 30*time.Second); strings.TrimSpace(got) != "hello from the browser" {
+	if got := watcher.wait(t, 30*time.Second); strings.TrimSpace(got) != "hello from the browser "+strings.Repeat("b", 200) {
 		t.Fatalf("mosquitto_sub got %q from the browser", got)
 	}
-	if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_pub", "-t", "e2e/ws", "-q", "1", "-m", "hello from mosquitto"); err != nil {
+	if out, err := b.mosquitto(t, 10*time.Second, "mosquitto_pub", "-t", "e2e/ws", "-q", "1", "-m", "hello from mosquitto "+strings.Repeat("m", 200)); err != nil {
 		t.Fatalf("mosquitto_pub: %v %s", err, out)
 	}
 	if _, err := io.WriteString(stdin, "sent\n"); err != nil {

@@ -6,8 +6,9 @@
 //   logged-in             admin/public logged in and forced to change the password, changed it
 //   screenshot PATH       the overview showed connections and moving message rates
 //   kicked                client e2e-pub found by search and kicked from its detail page
-//   published             the WebSocket client page published "hello from the browser" (QoS 1)
-//                         and received it back; the test now publishes "hello from mosquitto"
+//   published             the WebSocket client page published "hello from the browser bbb…" (QoS 1)
+//                         and received it back; the test now publishes "hello from mosquitto mmm…"
+//                         and answers "sent" on stdin
 //   ok                    the page received the test's message
 // Any failure prints "FAIL reason" on stderr and exits 1.
 'use strict';
@@ -56,7 +57,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="stat-connections"]').textContent) >= 1, null, T);
     await page.waitForFunction(() => {
       const c = document.querySelector('[data-testid="chart-messages"]');
-      return Number(c.dataset.max) > 0 && Number(c.dataset.samples) >= 2;
+      return Number(c.dataset.max) > 0 && Number(c.dataset.samples) >= 3;
     }, null, T);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-connections"]').dataset.max) >= 1, null, T);
     await page.waitForSelector('[data-testid="listeners-table"]', T);
@@ -91,16 +92,17 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.click('[data-testid="ws-subscribe"]');
     await page.waitForFunction(() => document.querySelector('[data-testid="ws-subscriptions"]').textContent.includes('e2e/ws'), null, T);
     await page.fill('#ws-pub-topic', 'e2e/ws');
-    await page.fill('#ws-pub-payload', 'hello from the browser');
+    // Longer than 127 bytes: a two-byte remaining length both ways.
+    await page.fill('#ws-pub-payload', 'hello from the browser ' + 'b'.repeat(200));
     await page.selectOption('#ws-pub-qos', '1');
     await page.click('[data-testid="ws-publish"]');
     await page.waitForSelector('[data-testid="ws-publish-form"][data-published="1"]', T);
     const shows = (t) => page.waitForFunction(
       (t) => [...document.querySelectorAll('[data-testid="ws-payload"]')].some((e) => e.textContent === t), t, T);
-    await shows('hello from the browser');
+    await shows('hello from the browser ' + 'b'.repeat(200));
     console.log('published');
     if ((await answer()) !== 'sent') fail('unexpected answer');
-    await shows('hello from mosquitto');
+    await shows('hello from mosquitto ' + 'm'.repeat(200));
     await page.waitForSelector('[data-testid="ws-status"][data-state="connected"]', T);
     if (errors.length) fail('console errors: ' + errors.join('; '));
     console.log('ok');
