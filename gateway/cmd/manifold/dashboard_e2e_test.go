@@ -180,5 +180,17 @@ func TestE2EDashboardInChromium(t *testing.T) {
 	if _, err := io.WriteString(stdin, "sent\n"); err != nil {
 		t.Fatal(err)
 	}
+
+	key, secret, ok := strings.Cut(strings.TrimPrefix(expect("apikey "), "apikey "), ":")
+	if !ok {
+		t.Fatal("the page showed no key:secret")
+	}
+	var nodes []map[string]any
+	if st := apiGet(t, strings.TrimSuffix(dashboard, "/"), key, secret, "/api/v5/nodes", &nodes); st != 200 || len(nodes) != 1 {
+		t.Fatalf("the API key the page showed: GET /api/v5/nodes %d %v", st, nodes)
+	}
+	if _, err := io.WriteString(stdin, "key works\n"); err != nil {
+		t.Fatal(err)
+	}
 	expect("ok")
 }

@@ -9,7 +9,10 @@
 //   published             the WebSocket client page published "hello from the browser bbb…" (QoS 1)
 //                         and received it back; the test now publishes "hello from mosquitto mmm…"
 //                         and answers "sent" on stdin
-//   ok                    the page received the test's message
+//   apikey KEY:SECRET     the page received the test's message, then created an API key and
+//                         shows its secret; the test calls the API with it and answers "key works"
+//   ok                    retained, banned, API keys, users and every other page worked, and a
+//                         revoked token sent the page back to the login form
 // Any failure prints "FAIL reason" on stderr and exits 1.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -104,7 +107,77 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     if ((await answer()) !== 'sent') fail('unexpected answer');
     await shows('hello from mosquitto ' + 'm'.repeat(200));
     await page.waitForSelector('[data-testid="ws-status"][data-state="connected"]', T);
+
+    // A retained message from the page, viewed and deleted on the Retained page.
+    await page.fill('#ws-pub-topic', 'e2e/retained');
+    await page.fill('#ws-pub-payload', 'kept for later');
+    await page.selectOption('#ws-pub-qos', '0');
+    await page.check('#ws-pub-retain');
+    await page.click('[data-testid="ws-publish"]');
+    await page.waitForSelector('[data-testid="ws-publish-form"][data-published="2"]', T);
+    await page.click('[data-testid="nav-retained"]');
+    const retainedRow = 'xpath=//table[@data-testid="retained"]//tr[td/span[text()="e2e/retained"]]';
+    await page.waitForSelector(retainedRow, T);
+    await page.click(retainedRow + '//button[@data-testid="retained-view"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="retained-payload"]')?.textContent === 'kept for later', null, T);
+    await page.click(retainedRow + '//button[@data-testid="retained-delete"]');
+    await page.waitForSelector(retainedRow, { state: 'detached', timeout: T.timeout });
+
+    // Banned: add and lift a ban.
+    await page.click('[data-testid="nav-banned"]');
+    await page.selectOption('#ban-as', 'clientid');
+    await page.fill('#ban-who', 'bad-device');
+    await page.fill('#ban-reason', 'spam');
+    await page.click('[data-testid="ban-submit"]');
+    await page.waitForSelector('[data-testid="ban-clientid-bad-device"]', T);
+    await page.click('[data-testid="ban-clientid-bad-device"] [data-testid="ban-delete"]');
+    await page.waitForSelector('[data-testid="ban-clientid-bad-device"]', { state: 'detached', timeout: T.timeout });
+
+    // API keys: the secret is shown once; the test checks it works.
+    await page.click('[data-testid="nav-api-keys"]');
+    await page.fill('#key-name', 'e2e-key');
+    await page.fill('#key-desc', 'made by the browser test');
+    await page.click('[data-testid="key-submit"]');
+    await page.waitForSelector('[data-testid="key-secret"]', T);
+    console.log('apikey ' + (await page.textContent('[data-testid="key-secret"]')).trim());
+    if ((await answer()) !== 'key works') fail('unexpected answer');
+    await page.click('[data-testid="key-e2e-key"] [data-testid="key-toggle"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="key-e2e-key"]')?.textContent.includes('disabled'), null, T);
+    await page.click('[data-testid="key-e2e-key"] [data-testid="key-delete"]');
+    await page.waitForSelector('[data-testid="key-e2e-key"]', { state: 'detached', timeout: T.timeout });
+
+    // Users: add and delete one.
+    await page.click('[data-testid="nav-users"]');
+    await page.fill('#user-username', 'ops');
+    await page.fill('#user-password', 'ops-password-1');
+    await page.click('[data-testid="user-submit"]');
+    await page.waitForSelector('[data-testid="user-ops"]', T);
+    await page.click('[data-testid="user-ops"] [data-testid="user-delete"]');
+    await page.waitForSelector('[data-testid="user-ops"]', { state: 'detached', timeout: T.timeout });
+
+    // The other pages render their data, or say the feature is not available.
+    const tableHas = (testid, text) => page.waitForFunction(([id, t]) =>
+      document.querySelector(`[data-testid="${id}"]`)?.textContent.includes(t), [testid, text], T);
+    await page.click('[data-testid="nav-subscriptions"]');
+    await tableHas('subscriptions', 'e2e/ws');
+    await page.click('[data-testid="nav-topics"]');
+    await tableHas('topics', 'e2e/ws');
+    await page.click('[data-testid="nav-gateways"]');
+    await tableHas('gateways', 'stomp');
+    await page.click('xpath=//table[@data-testid="gateways"]//a[text()="stomp"]');
+    await page.waitForSelector('[data-testid="gateway-clients"]', T);
+    for (const [nav, testid] of [['alarms', 'alarms'], ['slow-subscriptions', 'slow-subscriptions'],
+      ['topic-metrics', 'topic-metrics'], ['traces', 'traces']]) {
+      await page.click(`[data-testid="nav-${nav}"]`);
+      await page.waitForSelector(`#view [data-testid="${testid}"], #view [data-testid="not-available"]`, T);
+    }
     if (errors.length) fail('console errors: ' + errors.join('; '));
+
+    // An expired or revoked token: back to the login page with the reason.
+    await page.evaluate(() => sessionStorage.setItem('token', 'revoked'));
+    await page.click('[data-testid="nav-clients"]');
+    await page.waitForSelector('[data-testid="login-form"]', T);
+    await page.waitForFunction(() => document.querySelector('[data-testid="toast"]').textContent.includes('log in again'), null, T);
     console.log('ok');
   } catch (e) {
     fail(e.message);
