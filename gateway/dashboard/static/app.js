@@ -478,7 +478,7 @@ route('/retained', 'Retained messages', (view) => {
     { title: 'QoS', get: (m) => String(m.qos) },
     { title: 'From', get: (m) => m.from_clientid || '' },
     { title: 'Published', get: (m) => time(m.publish_at) },
-    { title: '', get: (m) => h('span', { class: 'row' }, h('button', { class: 'secondary', testid: 'retained-view', onclick: show(m.topic) }, 'View'),
+    { title: '', get: (m) => h('span', { class: 'actions' }, h('button', { class: 'secondary', testid: 'retained-view', onclick: show(m.topic) }, 'View'),
       h('button', { class: 'danger', testid: 'retained-delete', onclick: del(m.topic) }, 'Delete')) },
   ], { testid: 'retained', empty: 'No retained messages' });
   const form = h('form', { class: 'row' }, field('Topic or filter', input('topic', { id: 'retained-topic' })), h('button', { type: 'submit' }, 'Filter'));
@@ -547,12 +547,12 @@ route('/alarms', 'Alarms', (view) => {
   const box = h('div');
   const tabs = h('div', { class: 'tabs' });
   const load = async () => {
-    tabs.replaceChildren(
+    tabs.replaceChildren(...[
       h('button', { class: activated ? 'active' : '', testid: 'alarms-current', onclick: () => { activated = true; load(); } }, 'Current'),
       h('button', { class: activated ? '' : 'active', testid: 'alarms-history', onclick: () => { activated = false; load(); } }, 'History'),
       activated ? null : h('button', { class: 'danger', testid: 'alarms-clear', onclick: async () => {
         try { await api('DELETE', '/alarms'); toast('History cleared'); load(); } catch (e) { fail(e); }
-      } }, 'Clear history'));
+      } }, 'Clear history')].filter(Boolean));
     try {
       const d = await optional('GET', `/alarms${query({ activated, limit: 100 })}`);
       if (d === null) { box.replaceChildren(h('div', { class: 'notice', testid: 'not-available' }, 'Alarms are not available on this node.')); return; }
@@ -615,7 +615,7 @@ route('/api-keys', 'API keys', (view) => {
         { title: 'Description', get: (k) => k.desc || '' },
         { title: 'Expires', get: (k) => (k.expired_at === 'infinity' ? 'never' : time(k.expired_at)) },
         { title: 'State', get: (k) => badge(k.enable, 'enabled', 'disabled') },
-        { title: '', get: (k) => h('span', { class: 'row' },
+        { title: '', get: (k) => h('span', { class: 'actions' },
           h('button', { class: 'secondary', testid: 'key-toggle', onclick: async () => {
             try { await api('PUT', `/api_key/${enc(k.name)}`, { enable: !k.enable }); load(); } catch (e) { fail(e); }
           } }, k.enable ? 'Disable' : 'Enable'),
@@ -738,7 +738,7 @@ route('/traces', 'Traces', (view) => {
       { title: 'Status', get: (t) => badge(t.status === 'running', t.status, t.status) },
       { title: 'Start', get: (t) => time(t.start_at) },
       { title: 'End', get: (t) => time(t.end_at) },
-      { title: '', get: (t) => h('span', { class: 'row' },
+      { title: '', get: (t) => h('span', { class: 'actions' },
         h('button', { class: 'secondary', onclick: () => download(`/trace/${enc(t.name)}/download`, t.name + '.log') }, 'Download'),
         h('button', { class: 'danger', onclick: async () => {
           try { await api('DELETE', `/trace/${enc(t.name)}`); load(); } catch (e) { fail(e); }
@@ -766,7 +766,7 @@ route('/websocket', 'WebSocket client', (view) => {
   const defaultURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:8083/mqtt`;
   const status = h('span', { testid: 'ws-status', id: 'ws-status' });
   const conn = h('form', { class: 'row panel', testid: 'ws-connect-form' },
-    field('URL', input('url', { id: 'ws-url', testid: 'ws-url', value: ws.url || defaultURL, size: 34, required: true })),
+    field('URL', input('url', { id: 'ws-url', testid: 'ws-url', value: ws.url || defaultURL, size: 28, required: true })),
     field('Client ID', input('clientid', { id: 'ws-clientid', testid: 'ws-clientid', value: ws.clientId || 'dashboard-' + Math.random().toString(16).slice(2, 10) })),
     field('Username', input('username', { id: 'ws-username' })),
     field('Password', input('password', { id: 'ws-password', type: 'password' })),
