@@ -18,7 +18,8 @@ function fmt(v) {
 
 // LineChart draws series [{name, cls}] into a figure element; push adds one
 // sample per series. The figure's data-max attribute is the largest value in
-// the window and data-samples the number of samples (tests read them).
+// the window, data-samples the number of samples, and each legend value's
+// data-value the latest sample (tests read them).
 export class LineChart {
   constructor(title, series, { points = 60, testid = '' } = {}) {
     this.series = series.map((s) => ({ ...s, values: [] }));
@@ -53,6 +54,7 @@ export class LineChart {
       s.values.push(values[i] ?? 0);
       if (s.values.length > this.points) s.values.shift();
       this.legend[s.name].textContent = fmt(values[i] ?? 0);
+      this.legend[s.name].dataset.value = String(values[i] ?? 0);
     });
     this.draw();
   }

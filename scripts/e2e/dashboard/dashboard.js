@@ -56,13 +56,14 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.waitForSelector('[data-testid="stat-connections"]', T);
     console.log('logged-in');
 
-    // Overview: the test's client is connected and publishing.
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="stat-connections"]').textContent) >= 1, null, T);
+    // Overview: the test's two clients are connected, one publishing.
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="stat-connections"]').textContent) >= 2, null, T); // e2e-pub and e2e-watch
     await page.waitForFunction(() => {
       const c = document.querySelector('[data-testid="chart-messages"]');
-      return Number(c.dataset.max) > 0 && Number(c.dataset.samples) >= 3;
+      const latest = (s) => Number(document.querySelector(`[data-testid="chart-messages-${s}"]`).dataset.value);
+      return Number(c.dataset.max) > 0 && Number(c.dataset.samples) >= 3 && latest('in') > 0 && latest('out') > 0;
     }, null, T);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-connections"]').dataset.max) >= 1, null, T);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="chart-connections"]').dataset.max) >= 2, null, T);
     await page.waitForSelector('[data-testid="listeners-table"]', T);
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log('screenshot ' + screenshot);
