@@ -19,7 +19,8 @@ const { chromium } = require('playwright-core');
 const readline = require('readline');
 
 const [base, wsURL, executablePath, screenshot, newPassword] = process.argv.slice(2);
-const fail = (msg) => { console.error('FAIL ' + msg); process.exit(1); };
+let step = 'start';
+const fail = (msg) => { console.error(`FAIL at ${step}: ${msg}`); process.exit(1); };
 setTimeout(() => fail('timed out'), 100000).unref();
 const T = { timeout: 20000 };
 
@@ -41,6 +42,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
     page.on('dialog', (d) => d.accept());
 
+    step = 'login and forced password change';
     // Log in with the default password: the dashboard insists on a new one.
     await page.goto(base);
     await page.waitForSelector('[data-testid="login-form"]', T);
@@ -56,6 +58,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.waitForSelector('[data-testid="stat-connections"]', T);
     console.log('logged-in');
 
+    step = 'overview';
     // Overview: the test's two clients are connected, one publishing.
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="stat-connections"]').textContent) >= 2, null, T); // e2e-pub and e2e-watch
     await page.waitForFunction(() => {
@@ -68,6 +71,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.screenshot({ path: screenshot, fullPage: true });
     console.log('screenshot ' + screenshot);
 
+    step = 'clients search and kick';
     // Clients: search by client id, open the detail, kick.
     await page.click('[data-testid="nav-clients"]');
     await page.fill('#search-clientid', 'e2e-pub');
@@ -84,6 +88,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
       document.querySelector('[data-testid="kv-conn_state"]')?.textContent === 'disconnected', null, T);
     console.log('kicked');
 
+    step = 'WebSocket client';
     // WebSocket client page: connect, subscribe, publish at QoS 1, receive.
     await page.click('[data-testid="nav-websocket"]');
     await page.fill('#ws-url', wsURL);
@@ -109,6 +114,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await shows('hello from mosquitto ' + 'm'.repeat(200));
     await page.waitForSelector('[data-testid="ws-status"][data-state="connected"]', T);
 
+    step = 'retained messages';
     // A retained message from the page, viewed and deleted on the Retained page.
     await page.fill('#ws-pub-topic', 'e2e/retained');
     await page.fill('#ws-pub-payload', 'kept for later');
@@ -124,6 +130,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.click(retainedRow + '//button[@data-testid="retained-delete"]');
     await page.waitForSelector(retainedRow, { state: 'detached', timeout: T.timeout });
 
+    step = 'banned';
     // Banned: add and lift a ban.
     await page.click('[data-testid="nav-banned"]');
     await page.selectOption('#ban-as', 'clientid');
@@ -134,6 +141,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.click('[data-testid="ban-clientid-bad-device"] [data-testid="ban-delete"]');
     await page.waitForSelector('[data-testid="ban-clientid-bad-device"]', { state: 'detached', timeout: T.timeout });
 
+    step = 'API keys';
     // API keys: the secret is shown once; the test checks it works.
     await page.click('[data-testid="nav-api-keys"]');
     await page.fill('#key-name', 'e2e-key');
@@ -147,6 +155,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.click('[data-testid="key-e2e-key"] [data-testid="key-delete"]');
     await page.waitForSelector('[data-testid="key-e2e-key"]', { state: 'detached', timeout: T.timeout });
 
+    step = 'users';
     // Users: add and delete one.
     await page.click('[data-testid="nav-users"]');
     await page.fill('#user-username', 'ops');
@@ -156,6 +165,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.click('[data-testid="user-ops"] [data-testid="user-delete"]');
     await page.waitForSelector('[data-testid="user-ops"]', { state: 'detached', timeout: T.timeout });
 
+    step = 'other pages';
     // The other pages render their data, or say the feature is not available.
     const tableHas = (testid, text) => page.waitForFunction(([id, t]) =>
       document.querySelector(`[data-testid="${id}"]`)?.textContent.includes(t), [testid, text], T);
@@ -174,6 +184,7 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     }
     if (errors.length) fail('console errors: ' + errors.join('; '));
 
+    step = 'revoked token';
     // An expired or revoked token: back to the login page with the reason.
     await page.evaluate(() => sessionStorage.setItem('token', 'revoked'));
     await page.click('[data-testid="nav-clients"]');
