@@ -710,6 +710,8 @@ async function download(path, name) {
       const d = await r.json().catch(() => ({}));
       throw new APIError(r.status, d.code, d.message || r.statusText);
     }
+    const m = /filename="?([^";]+)"?/.exec(r.headers.get('Content-Disposition') || '');
+    if (m) name = m[1];
     const url = URL.createObjectURL(await r.blob());
     const a = h('a', { href: url, download: name });
     document.body.append(a);
@@ -739,7 +741,7 @@ route('/traces', 'Traces', (view) => {
       { title: 'Start', get: (t) => time(t.start_at) },
       { title: 'End', get: (t) => time(t.end_at) },
       { title: '', get: (t) => h('span', { class: 'actions' },
-        h('button', { class: 'secondary', onclick: () => download(`/trace/${enc(t.name)}/download`, t.name + '.log') }, 'Download'),
+        h('button', { class: 'secondary', onclick: () => download(`/trace/${enc(t.name)}/download`, t.name + '.zip') }, 'Download'),
         h('button', { class: 'danger', onclick: async () => {
           try { await api('DELETE', `/trace/${enc(t.name)}`); load(); } catch (e) { fail(e); }
         } }, 'Delete')) },
