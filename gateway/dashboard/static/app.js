@@ -868,6 +868,18 @@ route('/websocket', 'WebSocket client', (view) => {
     } catch (e) { fail(e); }
   });
   pubForm.dataset.testid = 'ws-publish-form';
+  if (!ws.url) {
+    // The default names port 8083; a node whose WebSocket listener is
+    // elsewhere says so in its listener list.
+    api('GET', '/listeners').then((ls) => {
+      const want = location.protocol === 'https:' ? 'wss' : 'ws';
+      const l = ls.find((x) => x.type === want && !x.gateway && x.running && x.addr);
+      const u = $('#ws-url', conn);
+      if (!l || !u || u.value !== defaultURL) return;
+      const port = l.addr.slice(l.addr.lastIndexOf(':') + 1);
+      u.value = `${l.type}://${location.hostname}:${port}/mqtt`;
+    }).catch(() => {});
+  }
   view.append(h('h1', {}, 'WebSocket client'),
     h('p', { class: 'muted' }, 'An MQTT 3.1.1 client in this page, over the broker\'s MQTT WebSocket listener.'),
     conn, h('h2', {}, 'Subscribe'), subForm, subList, h('h2', {}, 'Publish'), pubForm, h('h2', {}, 'Messages'), msgList);

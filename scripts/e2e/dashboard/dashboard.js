@@ -91,7 +91,8 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     step = 'WebSocket client';
     // WebSocket client page: connect, subscribe, publish at QoS 1, receive.
     await page.click('[data-testid="nav-websocket"]');
-    await page.fill('#ws-url', wsURL);
+    // The URL defaults to the node's WebSocket listener.
+    await page.waitForFunction((u) => document.querySelector('#ws-url').value === u, wsURL, T);
     await page.fill('#ws-clientid', 'dashboard-e2e');
     await page.fill('#ws-keepalive', '5');
     await page.click('#ws-connect');
