@@ -14,6 +14,7 @@ import (
 	"github.com/manifold-iot/manifold/core/hooks"
 	"github.com/manifold-iot/manifold/gateway/api"
 	"github.com/manifold-iot/manifold/gateway/config"
+	"github.com/manifold-iot/manifold/gateway/dashboard"
 	"github.com/manifold-iot/manifold/gateway/logging"
 )
 
@@ -38,6 +39,7 @@ func (s *Server) newAPI() error {
 		BootstrapFile:   s.cfg.APIKey.BootstrapFile,
 		HashIterations:  s.o.hashIterations,
 		Log:             s.log.With().Str("component", "api").Logger(),
+		UI:              dashboard.Handler(),
 	})
 	if err != nil {
 		return err

@@ -102,6 +102,9 @@ type Options struct {
 	HashIterations int
 	// Log receives the API's events.
 	Log zerolog.Logger
+	// UI, when set, serves every path that is not the API's (/api/...,
+	// /api-docs/..., /metrics): the web dashboard.
+	UI http.Handler
 }
 
 // API is the HTTP API of one node.
@@ -150,8 +153,17 @@ func New(node Node, opts Options) (*API, error) {
 // Handler is the API as an http.Handler.
 func (a *API) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.opts.UI != nil && !isAPIPath(r.URL.Path) {
+			a.opts.UI.ServeHTTP(w, r)
+			return
+		}
 		a.mux.ServeHTTP(&jsonErrors{ResponseWriter: w}, r)
 	})
+}
+
+// isAPIPath reports whether p belongs to the API rather than the UI.
+func isAPIPath(p string) bool {
+	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/api-docs" || strings.HasPrefix(p, "/api-docs/") || p == "/metrics"
 }
 
 // handle registers one endpoint: pattern "GET /api/v5/clients/{clientid}".

@@ -280,7 +280,7 @@ func TestMuxErrorsAreJSON(t *testing.T) {
 		code         string
 	}{
 		{"GET", "/api/v5/nothing", 404, "NOT_FOUND"},
-		{"GET", "/", 404, "NOT_FOUND"},
+		{"GET", "/api", 404, "NOT_FOUND"}, // "/" is the dashboard (ui_test.go)
 		{"PATCH", "/api/v5/clients", 405, "METHOD_NOT_ALLOWED"},
 		{"POST", "/api/v5/status", 405, "METHOD_NOT_ALLOWED"},
 	}
