@@ -36,6 +36,10 @@ type listenerJSON struct {
 	MaxConnections     any            `json:"max_connections"` // a number or "infinity"
 	CurrentConnections int            `json:"current_connections"`
 	Status             listenerStatus `json:"status"`
+	// Bytes read and written since the listener started; absent when the
+	// listener does not count them (CoAP, LwM2M).
+	BytesReceived *uint64 `json:"bytes_received,omitempty"`
+	BytesSent     *uint64 `json:"bytes_sent,omitempty"`
 }
 
 func (a *API) listenerViews() []listenerJSON { return a.listenerViewsOf(a.snapshot()) }
@@ -54,6 +58,10 @@ func (a *API) listenerViewsOf(s snapshot) []listenerJSON {
 		out = append(out, listenerJSON{ID: l.ID, Type: l.Type, Name: l.Name, Gateway: l.Gateway, Bind: l.Bind, Addr: l.Addr,
 			Enable: true, Running: l.Running, MaxConnections: maxc, CurrentConnections: n,
 			Status: listenerStatus{Running: l.Running, CurrentConnections: n}})
+		if l.HasTraffic {
+			rx, tx := l.BytesReceived, l.BytesSent
+			out[len(out)-1].BytesReceived, out[len(out)-1].BytesSent = &rx, &tx
+		}
 	}
 	return out
 }

@@ -268,6 +268,8 @@ func TestListenersAndGateways(t *testing.T) {
 		Running            bool
 		CurrentConnections int `json:"current_connections"`
 		Addr               string
+		BytesReceived      *uint64 `json:"bytes_received"`
+		BytesSent          *uint64 `json:"bytes_sent"`
 	}
 	var ls []lst
 	n.get(t, "/api/v5/listeners", &ls)
@@ -277,6 +279,10 @@ func TestListenersAndGateways(t *testing.T) {
 	}
 	if !ids["tcp:default"].Running || ids["tcp:default"].CurrentConnections != 1 || !ids["dashboard:http"].Running || !ids["stomp:tcp:default"].Running {
 		t.Fatalf("listeners %+v", ls)
+	}
+	// The connected client's CONNECT and CONNACK went through tcp:default.
+	if l := ids["tcp:default"]; l.BytesReceived == nil || *l.BytesReceived == 0 || l.BytesSent == nil || *l.BytesSent == 0 {
+		t.Fatalf("tcp:default bytes received %v sent %v, want both counted", l.BytesReceived, l.BytesSent)
 	}
 	cases := []struct {
 		name, method, path string

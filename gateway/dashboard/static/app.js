@@ -329,7 +329,7 @@ route('/overview', 'Overview', (view) => {
   const stopNode = every(10000, async () => {
     const [nodes, ls] = await Promise.all([api('GET', '/nodes'), api('GET', '/listeners')]);
     const n = nodes[0] || {};
-    node.replaceChildren(kv(n, [['node', 'Node'], ['node_status', 'Status'], ['version', 'Version'], ['uptime', 'Uptime', duration],
+    node.replaceChildren(kv(n, [['node', 'Node'], ['node_status', 'Status'], ['version', 'Version'],
       ['connections', 'Sessions'], ['live_connections', 'Live connections'], ['memory_used', 'Heap in use', bytes],
       ['memory_total', 'Memory from the OS', bytes], ['process_used', 'Goroutines'], ['go_version', 'Go'], ['sys_path', 'Working directory']]));
     listeners.replaceChildren(table([
@@ -338,6 +338,8 @@ route('/overview', 'Overview', (view) => {
       { title: 'Gateway', get: (l) => l.gateway || '' },
       { title: 'Bind', get: (l) => h('span', { class: 'mono' }, l.addr || l.bind) },
       { title: 'Connections', get: (l) => String(l.current_connections) + ' / ' + l.max_connections },
+      { title: 'Received', get: (l) => (l.bytes_received === undefined ? '' : bytes(l.bytes_received)) },
+      { title: 'Sent', get: (l) => (l.bytes_sent === undefined ? '' : bytes(l.bytes_sent)) },
       { title: 'State', get: (l) => badge(l.running, 'running', 'stopped') },
     ], ls, { testid: 'listeners-table' }));
   });
@@ -725,7 +727,7 @@ route('/traces', 'Traces', (view) => {
   const box = h('div');
   const valueInput = input('value', { id: 'trace-value', required: true });
   const form = h('form', { class: 'row panel', testid: 'trace-form' },
-    field('Name', input('name', { id: 'trace-name', required: true, pattern: '[A-Za-z0-9_-]+' })),
+    field('Name', input('name', { id: 'trace-name', required: true, pattern: '[A-Za-z0-9_\\-]+' })),
     field('Type', select('type', ['clientid', 'topic'], { id: 'trace-type' })),
     field('Client ID or topic', valueInput),
     field('Duration (minutes)', input('minutes', { id: 'trace-minutes', type: 'number', min: 1, value: '10' })),
