@@ -44,7 +44,7 @@ type Server struct {
 	banned *hooks.Banned // checked first by the policy chain
 	alarms *alarm.Registry
 	sysmon *alarm.Monitor // started by Run, stopped with the broker
-	obs    observability // slow subscriptions, topic metrics, traces (observability.go)
+	obs    observability  // slow subscriptions, topic metrics, traces (observability.go)
 
 	levelSet atomic.Bool // SetLogLevel was called
 
