@@ -49,10 +49,10 @@ func (b *runningBroker) listenerAddr(t *testing.T, proto string) string {
 	return ""
 }
 
-// artifactsDir is $MANIFOLD_ARTIFACTS (created) or the test's temp dir.
+// artifactsDir is $TEST_ARTIFACTS_DIR (created) or the test's temp dir.
 func artifactsDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("MANIFOLD_ARTIFACTS")
+	dir := os.Getenv("TEST_ARTIFACTS_DIR")
 	if dir == "" {
 		return t.TempDir()
 	}
