@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"net/http"
 	"strconv"
 	"time"
@@ -128,6 +129,22 @@ func traceNotFound(w http.ResponseWriter, name string) {
 	notFound(w, "NOT_FOUND", "no trace named %s", name)
 }
 
+// openTrace opens a trace's log file for reading, with its size; on an
+// error it has written the answer (404 for an unknown trace) and reports
+// false.
+func (a *API) openTrace(w http.ResponseWriter, name string) (*os.File, int64, bool) {
+	f, size, err := a.node.Tracer().Open(name)
+	if errors.Is(err, trace.ErrNotFound) {
+		traceNotFound(w, name)
+		return nil, 0, false
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", err.Error())
+		return nil, 0, false
+	}
+	return f, size, true
+}
+
 func (a *API) deleteTrace(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	switch err := a.node.Tracer().Delete(name); {
@@ -152,13 +169,8 @@ func (a *API) stopTrace(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) downloadTrace(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	f, size, err := a.node.Tracer().Open(name)
-	if errors.Is(err, trace.ErrNotFound) {
-		traceNotFound(w, name)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", err.Error())
+	f, size, ok := a.openTrace(w, name)
+	if !ok {
 		return
 	}
 	defer f.Close()
@@ -195,13 +207,8 @@ func (a *API) traceLog(w http.ResponseWriter, r *http.Request) {
 		}
 		pos = v
 	}
-	f, size, err := a.node.Tracer().Open(name)
-	if errors.Is(err, trace.ErrNotFound) {
-		traceNotFound(w, name)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "INTERNAL_ERROR", err.Error())
+	f, size, ok := a.openTrace(w, name)
+	if !ok {
 		return
 	}
 	defer f.Close()
