@@ -19,7 +19,13 @@ const (
 	timerConnect   adapters.TimerID = iota // idle_timeout: CONNECT (and the will dialogue) must finish by then
 	timerKeepalive                         // keepalive × multiplier of silence, or the sleep duration, drops the client
 	timerRetry                             // T_RETRY: resend what is unacknowledged
+	timerAckHold                           // the oldest held PUBACK/PUBREC stops waiting for subscribers
 )
+
+// ackHold bounds how long a PUBACK or PUBREC waits for a pressured
+// subscriber (push-back), as MQTT's default ack hold; the wait for the
+// store has no bound (adapters.HeldAcks).
+const ackHold = 5 * time.Second
 
 // Errors a channel closes with.
 var (
@@ -105,7 +111,8 @@ type channel struct {
 	outq       []session.Delivery // taken from the session, not yet sent
 	inflight   map[uint16]*unacked
 	retryArmed bool
-	dropped    uint64 // deliveries dropped (sleep buffer overflow, too large, registry full)
+	dropped    uint64    // deliveries dropped (sleep buffer overflow, too large, registry full)
+	held       *heldAcks // acknowledgements held back; nil while none is
 
 	timers []adapters.Timer
 	wbuf   []byte
@@ -155,6 +162,12 @@ func (c *channel) Notify() { c.handle.Notify() }
 
 // Kick implements broker.Conn (any goroutine).
 func (c *channel) Kick(reason error) { c.handle.Post(kick{reason}) }
+
+// drained is posted when what a held acknowledgement waits for has drained.
+type drained struct{}
+
+// Wake implements core.Waker (any goroutine).
+func (c *channel) Wake() { c.handle.Post(drained{}) }
 
 // begin starts a call: the previous call's replies have been consumed.
 func (c *channel) begin() {
@@ -310,6 +323,11 @@ func (c *channel) HandleTimeout(id adapters.TimerID, now time.Time) adapters.Rep
 		if c.phase.connected() {
 			return c.retransmit(now)
 		}
+	case timerAckHold:
+		if c.phase.connected() {
+			c.releaseHeld(now)
+			return c.reply()
+		}
 	}
 	return adapters.Replies{}
 }
@@ -345,6 +363,10 @@ func (c *channel) HandleEvent(ev any) adapters.Replies {
 		c.ev(c.log.Info()).Err(k.reason).Msg("client_kicked")
 		c.write(&snc.Disconnect{})
 		return c.shutdown(k.reason)
+	}
+	if _, ok := ev.(drained); ok && c.phase.connected() {
+		c.releaseHeld(time.Now())
+		return c.reply()
 	}
 	return adapters.Replies{}
 }

@@ -774,3 +774,79 @@ func TestUnsubscribePredefined(t *testing.T) {
 		t.Fatalf("got %v", types(ms))
 	}
 }
+
+func TestPushBackHoldsPubacksUntilTheSubscriberDrains(t *testing.T) {
+	e := newEnv(t, func(_ *Config, b *broker.Config) {
+		b.Session.MaxQueueLen = 4
+		b.Session.MaxInflight = 1
+	})
+	sub := e.dial()
+	sub.connect("sub", true, 60)
+	sid := sub.subscribe(&snc.Subscribe{QoS: 1, TopicName: "p"}).TopicID
+	pub := e.dial()
+	pub.connect("pub", true, 60)
+	pid := pub.register("p")
+	const total = 20
+	for i := range total {
+		pub.send(&snc.Publish{QoS: 1, TopicID: pid, MsgID: uint16(i + 1), Data: []byte(fmt.Sprint(i))})
+	}
+	acked := 0
+	take := func() {
+		for _, m := range pub.recv() {
+			a := m.(*snc.Puback)
+			acked++
+			if int(a.MsgID) != acked || a.ReturnCode != snc.Accepted || a.TopicID != pid {
+				t.Fatalf("PUBACK %+v, want msg id %d accepted, in order", a, acked)
+			}
+		}
+	}
+	take()
+	if acked == 0 || acked >= total {
+		t.Fatalf("%d of %d PUBACKs sent while the subscriber does not read: want some held", acked, total)
+	}
+	received := 0
+	for received < total {
+		ms := sub.recv()
+		if len(ms) == 0 {
+			t.Fatalf("subscriber stalled at %d of %d", received, total)
+		}
+		for _, m := range ms {
+			p := m.(*snc.Publish)
+			if p.TopicID != sid || string(p.Data) != fmt.Sprint(received) {
+				t.Fatalf("got %+v, want message %d", p, received)
+			}
+			received++
+			sub.send(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: snc.Accepted})
+		}
+		take()
+	}
+	take()
+	if acked != total {
+		t.Fatalf("%d of %d PUBACKs once the subscriber drained", acked, total)
+	}
+}
+
+func TestHeldPubackIsReleasedAfterAckHold(t *testing.T) {
+	e := newEnv(t, func(_ *Config, b *broker.Config) {
+		b.Session.MaxQueueLen = 1
+		b.Session.MaxInflight = 1
+	})
+	sub := e.dial()
+	sub.connect("sub", true, 60)
+	sub.subscribe(&snc.Subscribe{QoS: 1, TopicName: "p"})
+	pub := e.dial()
+	pub.connect("pub", true, 60)
+	pid := pub.register("p")
+	for i := range 4 {
+		pub.send(&snc.Publish{QoS: 1, TopicID: pid, MsgID: uint16(i + 1), Data: []byte("x")})
+	}
+	n := len(pub.recv())
+	if n >= 4 {
+		t.Fatalf("%d PUBACKs while the subscriber does not read: want some held", n)
+	}
+	pub.advance(ackHold + time.Second) // a subscriber's push-back ends
+	n += len(pub.recv())
+	if n != 4 {
+		t.Fatalf("%d of 4 PUBACKs after the ack hold", n)
+	}
+}

@@ -55,12 +55,12 @@ func (c *channel) handlePublish(p *snc.Publish) adapters.Replies {
 			return c.reply()
 		}
 		if dup {
-			c.write(&snc.Pubrec{MsgID: p.MsgID}) // routed on its first arrival
+			c.acknowledge(heldAck{pubrec: true, msgID: p.MsgID}, nil) // routed on its first arrival
 			return c.reply()
 		}
 	}
 	t := c.mountTopic(name)
-	code := c.route(&c.client, t, p, qos)
+	code, pressured := c.route(&c.client, t, p, qos)
 	if code == errDisconnect {
 		c.write(&snc.Disconnect{})
 		return c.shutdown(ErrNotAuthorized)
@@ -69,29 +69,83 @@ func (c *channel) handlePublish(p *snc.Publish) adapters.Replies {
 		if qos == core.QoS2 {
 			c.sess.Release(p.MsgID)
 		}
-		c.write(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: code})
+		c.acknowledge(heldAck{topicID: p.TopicID, msgID: p.MsgID, code: code}, nil)
 		return c.reply()
 	}
-	switch qos {
-	case core.QoS1:
-		c.write(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: snc.Accepted})
-	case core.QoS2:
-		c.write(&snc.Pubrec{MsgID: p.MsgID})
+	if qos == core.QoS0 {
+		return c.reply()
 	}
+	if qos == core.QoS2 {
+		// The PUBREC promises the msg id survives a restart (the PUBREL
+		// that follows must find it) when the session is persistent.
+		if t := c.sess.Durable(); t != nil {
+			pressured = append(pressured, t)
+		}
+	}
+	c.acknowledge(heldAck{pubrec: qos == core.QoS2, topicID: p.TopicID, msgID: p.MsgID}, pressured)
 	return c.reply()
+}
+
+// heldAck is a PUBACK (with its return code) or a PUBREC not yet sent.
+type heldAck struct {
+	pubrec         bool
+	topicID, msgID uint16
+	code           snc.ReturnCode
+}
+
+// heldAcks are the acknowledgements held back, in arrival order.
+type heldAcks struct{ adapters.HeldAcks[heldAck] }
+
+// acknowledge sends a PUBACK or PUBREC now, or holds it while a subscriber
+// that took the message is pressured (push-back: a client that waits for
+// its PUBACK slows down), while a persistent subscriber's copy or this
+// session's QoS 2 msg id is not yet durable, or while earlier ones are held
+// (they go out in order).
+func (c *channel) acknowledge(a heldAck, pressured []core.Backlog) {
+	if len(pressured) == 0 && c.held == nil {
+		c.writeAck(a)
+		return
+	}
+	if c.held == nil {
+		c.held = new(heldAcks)
+	}
+	if c.held.Hold(a, pressured, time.Now(), c) {
+		c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: ackHold})
+	}
+}
+
+// releaseHeld sends the held acknowledgements whose waits are over.
+func (c *channel) releaseHeld(now time.Time) {
+	if c.held == nil {
+		return
+	}
+	if next := c.held.Release(now, ackHold, c, c.writeAck); next > 0 {
+		c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: next})
+		return
+	}
+	c.held = nil
+}
+
+func (c *channel) writeAck(a heldAck) {
+	if a.pubrec {
+		c.write(&snc.Pubrec{MsgID: a.msgID})
+		return
+	}
+	c.write(&snc.Puback{TopicID: a.topicID, MsgID: a.msgID, ReturnCode: a.code})
 }
 
 // errDisconnect is route's answer when deny_action is "disconnect".
 const errDisconnect snc.ReturnCode = 0xFF
 
-// route authorizes and publishes one message for ci.
-func (c *channel) route(ci *core.ClientInfo, t string, p *snc.Publish, qos core.QoS) snc.ReturnCode {
+// route authorizes and publishes one message for ci; with the return code
+// it gives what the acknowledgement must wait for (PublishResult.Pressured).
+func (c *channel) route(ci *core.ClientInfo, t string, p *snc.Publish, qos core.QoS) (snc.ReturnCode, []core.Backlog) {
 	if !c.ctx.Authorize(ci, core.ActionPublish, t, qos, p.Retain) {
 		c.ev(c.log.Info()).Str("topic", t).Str("publisher", ci.ClientID).Msg("publish_denied")
 		if c.ctx.DenyAction() == "disconnect" && ci == &c.client {
-			return errDisconnect
+			return errDisconnect, nil
 		}
-		return snc.RejectedNotSupported
+		return snc.RejectedNotSupported, nil
 	}
 	m := &core.Message{
 		Topic:     t,
@@ -101,17 +155,17 @@ func (c *channel) route(ci *core.ClientInfo, t string, p *snc.Publish, qos core.
 		From:      ci.ClientID,
 		Timestamp: time.Now(),
 	}
-	_, err := c.ctx.Publish(m)
+	res, err := c.ctx.Publish(m)
 	switch {
 	case err == nil:
-		return snc.Accepted
+		return snc.Accepted, res.Pressured
 	case errors.Is(err, broker.ErrTopicInvalid), errors.Is(err, broker.ErrDelayedInvalid):
-		return snc.RejectedInvalidTopic
+		return snc.RejectedInvalidTopic, nil
 	case errors.Is(err, broker.ErrDelayedFull):
-		return snc.RejectedCongestion
+		return snc.RejectedCongestion, nil
 	default:
 		c.ev(c.log.Warn()).Err(err).Str("topic", t).Msg("publish_failed")
-		return snc.RejectedNotSupported
+		return snc.RejectedNotSupported, nil
 	}
 }
 
@@ -140,7 +194,7 @@ func (c *channel) handlePublishNeg(p *snc.Publish) adapters.Replies {
 		return c.reply()
 	}
 	ci.Mountpoint = adapters.ExpandMountpoint(c.cfg.Mountpoint, &ci)
-	if code := c.route(&ci, ci.Mountpoint+name, p, core.QoS0); code != snc.Accepted {
+	if code, _ := c.route(&ci, ci.Mountpoint+name, p, core.QoS0); code != snc.Accepted {
 		c.write(&snc.Puback{TopicID: p.TopicID, MsgID: p.MsgID, ReturnCode: code})
 	}
 	return c.reply()

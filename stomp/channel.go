@@ -95,7 +95,7 @@ type channel struct {
 	unacked  map[uint16]unacked
 	orphans  []session.Delivery // resumed deliveries whose subscription is not back yet
 	txs      map[string][]txOp
-	held     []heldReceipt // receipts held back for push-back, in order
+	held     adapters.HeldAcks[string] // receipt ids held back for push-back, in order
 
 	recvEvery, sendEvery time.Duration // negotiated heart-beats; 0 none
 	lastRecv, lastSent   time.Time

@@ -118,9 +118,10 @@ func (c *channel) rareFields() *rareState {
 	return c.rare
 }
 
-// heldAcks are acknowledgements held back (push-back), in arrival order.
+// heldAcks are acknowledgements held back (push-back, durability), in
+// arrival order.
 type heldAcks struct {
-	acks []heldAck
+	adapters.HeldAcks[heldAck]
 	qos1 int // how many are PUBACKs
 }
 
@@ -130,7 +131,7 @@ func (c *channel) heldCount() int {
 	if c.held == nil {
 		return 0
 	}
-	return len(c.held.acks)
+	return c.held.Len()
 }
 
 func (c *channel) heldQoS1() int {

@@ -103,73 +103,50 @@ func (c *channel) handlePublish(p *mq.Publish) adapters.Replies {
 
 // heldAck is a PUBACK or PUBREC not yet sent.
 type heldAck struct {
-	id      uint16
-	qos     core.QoS
-	code    mq.ReasonCode
-	waitFor []core.Backlog // subscribers past max_mqueue_len, and store tickets not yet durable
-	since   time.Time
+	id   uint16
+	qos  core.QoS
+	code mq.ReasonCode
 }
 
 // acknowledge sends a PUBACK or PUBREC now, or holds it back while a
 // subscriber's queue is pressured (push-back: the publisher's inflight
-// window then stops it) or while earlier acknowledgements are held
-// (acknowledgements go out in order).
+// window then stops it), while a persistent subscriber's copy is not yet
+// durable, or while earlier acknowledgements are held (acknowledgements go
+// out in order): adapters.HeldAcks.
 func (c *channel) acknowledge(a heldAck, pressured []core.Backlog) adapters.Replies {
 	if len(pressured) == 0 && c.heldCount() == 0 {
 		c.writeAck(a)
 		return c.reply()
 	}
-	a.waitFor, a.since = pressured, time.Now()
 	if c.held == nil {
 		c.held = new(heldAcks)
 	}
-	c.held.acks = append(c.held.acks, a)
 	if a.qos == core.QoS1 {
 		c.held.qos1++
 	}
-	for _, s := range pressured {
-		s.WhenDrained(c)
-	}
-	if len(c.held.acks) == 1 {
+	if c.held.Hold(a, pressured, time.Now(), c) {
 		c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: c.cfg.AckHold})
 	}
 	return c.reply()
 }
 
-// releaseHeld sends the held acknowledgements whose subscribers have
-// drained, or that have waited AckHold, in order.
+// releaseHeld sends the held acknowledgements whose waits are over (see
+// adapters.HeldAcks), in order.
 func (c *channel) releaseHeld(now time.Time) adapters.Replies {
-	for c.heldCount() > 0 {
-		h := &c.held.acks[0]
-		waiting := false
-		timedOut := now.Sub(h.since) >= c.cfg.AckHold
-		for _, s := range h.waitFor {
-			// A subscriber's push-back ends after AckHold (the message is
-			// then dropped for that subscriber alone); a store ticket never
-			// does: the acknowledgement promises the message is durable.
-			if _, isSession := s.(*session.Session); isSession && timedOut {
-				continue
-			}
-			if s.Pressured() {
-				s.WhenDrained(c)
-				waiting = true
-			}
-		}
-		if waiting {
-			break
-		}
-		c.writeAck(*h)
-		if h.qos == core.QoS1 {
+	if c.held == nil {
+		return c.reply()
+	}
+	next := c.held.Release(now, c.cfg.AckHold, c, func(a heldAck) {
+		c.writeAck(a)
+		if a.qos == core.QoS1 {
 			c.held.qos1--
 		}
-		c.held.acks[0] = heldAck{}
-		c.held.acks = c.held.acks[1:]
-	}
-	if c.heldCount() == 0 {
+	})
+	if next == 0 {
 		c.held = nil // give the memory back: an idle connection holds nothing
 		return c.reply()
 	}
-	c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: max(c.held.acks[0].since.Add(c.cfg.AckHold).Sub(now), time.Millisecond)})
+	c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: next})
 	return c.reply()
 }
 
