@@ -68,10 +68,24 @@ func (s *Server) ListenAndServe() error {
 	if err != nil {
 		return fmt.Errorf("gateway.coap.%w", err)
 	}
+	s.mu.Lock() // ReloadCertificates may read it from another goroutine
 	s.net = n
+	s.mu.Unlock()
 	s.wg.Add(1)
 	go s.sweep()
 	return nil
+}
+
+// ReloadCertificates reads the certificate files of every DTLS listener
+// with certificates again: new handshakes use them, established sessions
+// keep theirs, and a file that fails to load keeps the current certificate
+// (the error names its key, gateway.coap.listeners.dtls.<name>…). Before
+// ListenAndServe there is nothing to reload.
+func (s *Server) ReloadCertificates() error {
+	s.mu.Lock()
+	n := s.net
+	s.mu.Unlock()
+	return n.ReloadCertificates("gateway.coap.")
 }
 
 // Addr is the bound address of a listener ("udp:default", "dtls:default"),

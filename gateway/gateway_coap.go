@@ -75,6 +75,7 @@ type coapServer interface {
 	ListenAndServe() error
 	Addr(listener string) net.Addr
 	Shutdown()
+	ReloadCertificates() error
 }
 
 // coapListeners is the one server of a CoAP-based gateway (coap, lwm2m),

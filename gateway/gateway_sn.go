@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/manifold-iot/manifold/adapters/certs"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/gateway/edge"
 	"github.com/manifold-iot/manifold/gateway/listener"
@@ -112,24 +112,31 @@ func snDTLSConfig(ref config.GatewayListenerRef, l *config.MQTTSNDTLSListener) (
 		dc.PSK[id] = k
 	}
 	o := &l.DTLSOptions
-	if o.Certfile != "" || o.Keyfile != "" {
-		cert, err := tls.LoadX509KeyPair(o.Certfile, o.Keyfile)
-		if err != nil {
-			return dc, fmt.Errorf("%s.dtls_options.certfile: %w", key, err)
-		}
-		dc.Certificates = []tls.Certificate{cert}
+	if dc.VerifyPeer && o.Cacertfile == "" {
+		return dc, fmt.Errorf("%s.dtls_options.cacertfile: required with verify_peer", key)
 	}
-	if dc.VerifyPeer {
+	if o.Certfile != "" || o.Keyfile != "" {
+		// Read again by ReloadCertificates (PUT /api/v5/configs/listeners).
+		f := certs.Files{Key: key + ".dtls_options", Cert: o.Certfile, PrivKey: o.Keyfile}
+		if dc.VerifyPeer {
+			f.CA = o.Cacertfile
+		}
+		r, err := certs.NewReloader(f)
+		if err != nil {
+			return dc, err
+		}
+		dc.Certs = r
+	} else if dc.VerifyPeer {
 		pem, err := os.ReadFile(o.Cacertfile)
 		if err != nil {
-			return dc, fmt.Errorf("%s.dtls_options.cacertfile: required with verify_peer: %w", key, err)
+			return dc, fmt.Errorf("%s.dtls_options.cacertfile: %w", key, err)
 		}
 		dc.ClientCAs = x509.NewCertPool()
 		if !dc.ClientCAs.AppendCertsFromPEM(pem) {
 			return dc, fmt.Errorf("%s.dtls_options.cacertfile: %s: no PEM certificate", key, o.Cacertfile)
 		}
 	}
-	if len(dc.PSK) == 0 && len(dc.Certificates) == 0 {
+	if len(dc.PSK) == 0 && dc.Certs == nil {
 		return dc, fmt.Errorf("%s: enabled without keys: set psk_authentication (init_file or identities) or dtls_options.certfile and keyfile", key)
 	}
 	return dc, dc.Validate()

@@ -158,13 +158,31 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Server, error
 	return s, nil
 }
 
-// ReloadCertificates re-reads every TLS listener's certificate, key and CA
-// files; new handshakes use them, connected clients stay. A file that fails
-// to load leaves that listener's old certificate in place.
+// ReloadCertificates re-reads every TLS and DTLS listener's certificate,
+// key and CA files (MQTT-SN, CoAP and LwM2M DTLS listeners with
+// certificates; PSK ones have none); new handshakes use them, connected
+// clients and established DTLS sessions stay. A file that fails to load
+// leaves that listener's old certificate in place.
 func (s *Server) ReloadCertificates() error {
 	var errs []error
 	for _, lc := range s.secure {
 		if err := lc.TLS.Reload(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, dc := range s.gw.snDTLS {
+		if dc.Certs == nil {
+			continue
+		}
+		if err := dc.Certs.Reload(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, g := range []*coapListeners{s.gw.coap, s.gw.lwm2m} {
+		if g == nil {
+			continue
+		}
+		if err := g.srv.ReloadCertificates(); err != nil {
 			errs = append(errs, err)
 		}
 	}

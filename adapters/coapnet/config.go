@@ -1,19 +1,18 @@
 package coapnet
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/pion/dtls/v3"
 	coapnet "github.com/plgd-dev/go-coap/v3/net"
+
+	"github.com/manifold-iot/manifold/adapters/certs"
 )
 
 // Listeners are the named UDP and DTLS listeners of one CoAP-based gateway
@@ -30,7 +29,8 @@ type UDPListener struct {
 }
 
 // DTLSListener is a CoAP-over-DTLS listener. With PSK set it speaks only the
-// PSK cipher suites (pion/dtls's rule); otherwise it presents Certfile/Keyfile.
+// PSK cipher suites (pion/dtls's rule); otherwise it presents Certfile/Keyfile,
+// which Server.ReloadCertificates reads again while it runs.
 type DTLSListener struct {
 	// Bind is host:port or :port to listen on.
 	Bind string `yaml:"bind"`
@@ -129,15 +129,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// dtlsOptions builds pion/dtls's server options for d.
-func (d *DTLSListener) dtlsOptions() (coapnet.DTLSServerOptions, error) {
+// dtlsOptions builds pion/dtls's server options for d, the listener whose
+// key is key ("listeners.dtls.default"). With certificates it also returns
+// the Reloader of its files (nil for a PSK listener); errors name the key.
+func (d *DTLSListener) dtlsOptions(key string) (coapnet.DTLSServerOptions, *certs.Reloader, error) {
 	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret)}
 	if len(d.PSK) > 0 {
 		keys := make(map[string][]byte, len(d.PSK))
 		for id, v := range d.PSK {
 			k, err := pskKey(v)
 			if err != nil {
-				return coapnet.DTLSServerOptions{}, fmt.Errorf("psk %q: %w", id, err)
+				return coapnet.DTLSServerOptions{}, nil, fmt.Errorf("%s.psk.%s: %w", key, id, err)
 			}
 			keys[id] = k
 		}
@@ -155,30 +157,17 @@ func (d *DTLSListener) dtlsOptions() (coapnet.DTLSServerOptions, error) {
 		if d.PSKIdentityHint != "" {
 			opts = append(opts, dtls.WithPSKIdentityHint([]byte(d.PSKIdentityHint)))
 		}
-		return coapnet.NewDTLSServerOptions(opts...), nil
+		return coapnet.NewDTLSServerOptions(opts...), nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(d.Certfile, d.Keyfile)
+	verify := d.Verify == "verify_peer"
+	f := certs.Files{Key: key, Cert: d.Certfile, PrivKey: d.Keyfile}
+	if verify {
+		f.CA = d.Cacertfile // "": client certificates are checked against the system roots
+	}
+	r, err := certs.NewReloader(f)
 	if err != nil {
-		return coapnet.DTLSServerOptions{}, fmt.Errorf("certfile/keyfile: %w", err)
+		return coapnet.DTLSServerOptions{}, nil, err
 	}
-	opts = append(opts, dtls.WithCertificates(cert))
-	if d.Cacertfile != "" {
-		pem, err := os.ReadFile(d.Cacertfile)
-		if err != nil {
-			return coapnet.DTLSServerOptions{}, fmt.Errorf("cacertfile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return coapnet.DTLSServerOptions{}, errors.New("cacertfile: no certificate found")
-		}
-		opts = append(opts, dtls.WithClientCAs(pool))
-	}
-	if d.Verify == "verify_peer" {
-		auth := dtls.VerifyClientCertIfGiven
-		if d.FailIfNoPeerCert {
-			auth = dtls.RequireAndVerifyClientCert
-		}
-		opts = append(opts, dtls.WithClientAuth(auth))
-	}
-	return coapnet.NewDTLSServerOptions(opts...), nil
+	opts = append(opts, certs.DTLSServerOptions(r, verify, d.FailIfNoPeerCert)...)
+	return coapnet.NewDTLSServerOptions(opts...), r, nil
 }

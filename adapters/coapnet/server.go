@@ -26,6 +26,8 @@ import (
 	udpclient "github.com/plgd-dev/go-coap/v3/udp/client"
 	udpserver "github.com/plgd-dev/go-coap/v3/udp/server"
 	"github.com/rs/zerolog"
+
+	"github.com/manifold-iot/manifold/adapters/certs"
 )
 
 // Conn is one CoAP peer (a remote address on a UDP listener, or one DTLS
@@ -127,6 +129,7 @@ type Server struct {
 	mu    sync.Mutex
 	udp   map[string]*udpserver.Server  // guarded by mu
 	dtls  map[string]*dtlsserver.Server // guarded by mu
+	certs map[string]*certs.Reloader    // guarded by mu; by DTLS listener name, certificate ones only
 	addrs map[string]net.Addr           // "udp:default" → bound address
 	wg    sync.WaitGroup
 
@@ -146,6 +149,7 @@ func Listen(ls Listeners, h Handler, opts Options, log zerolog.Logger) (*Server,
 	s := &Server{
 		log: log, handler: h, opts: opts,
 		udp: map[string]*udpserver.Server{}, dtls: map[string]*dtlsserver.Server{},
+		certs: map[string]*certs.Reloader{},
 		addrs: map[string]net.Addr{},
 	}
 	s.notes.init(s)
@@ -163,7 +167,7 @@ func Listen(ls Listeners, h Handler, opts Options, log zerolog.Logger) (*Server,
 		d := ls.DTLS[name]
 		if err := s.listenDTLS(name, &d); err != nil {
 			s.Shutdown()
-			return nil, fmt.Errorf("listeners.dtls.%s: %w", name, err)
+			return nil, err
 		}
 	}
 	return s, nil
@@ -214,14 +218,22 @@ func (s *Server) listenUDP(name string, cfg UDPListener) error {
 	return nil
 }
 
+// listenDTLS binds DTLS listener name; errors name its key
+// (listeners.dtls.<name>…).
 func (s *Server) listenDTLS(name string, cfg *DTLSListener) error {
-	dc, err := cfg.dtlsOptions()
+	key := "listeners.dtls." + name
+	dc, r, err := cfg.dtlsOptions(key)
 	if err != nil {
 		return err
 	}
 	l, err := coapnet.NewDTLSListener("udp", cfg.Bind, dc)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	if r != nil {
+		s.mu.Lock()
+		s.certs[name] = r
+		s.mu.Unlock()
 	}
 	id := "dtls:" + name
 	hs := cfg.HandshakeTimeout
@@ -251,6 +263,32 @@ func (s *Server) serveListener(id string, addr net.Addr, register func(), serve 
 		_ = l.Close()
 	}()
 	s.log.Debug().Str("listener", id).Stringer("bind", addr).Msg("coap_listener_bound") // the gateway logs listener_started
+}
+
+// ReloadCertificates reads the certificate, key and CA files of every DTLS
+// listener that has them (PSK listeners have none) again: handshakes from
+// now on use them, established DTLS sessions keep theirs. A listener whose
+// files fail to load keeps its current certificate; the error names its
+// key, prefix first ("gateway.coap." + "listeners.dtls.default.keyfile: …").
+// A nil Server (not started) has nothing to reload.
+func (s *Server) ReloadCertificates(prefix string) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	names := sortedKeys(s.certs)
+	rs := make([]*certs.Reloader, len(names))
+	for i, n := range names {
+		rs[i] = s.certs[n]
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, r := range rs {
+		if err := r.Reload(); err != nil {
+			errs = append(errs, fmt.Errorf("%s%w", prefix, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Addr is the bound address of a listener ("udp:default", "dtls:default"),

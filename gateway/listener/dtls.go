@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/certs"
 	"github.com/manifold-iot/manifold/gateway/edge"
 	"github.com/manifold-iot/manifold/gateway/internal/chanrun"
 )
@@ -54,14 +55,22 @@ type DTLSConfig struct {
 	PSK map[string][]byte
 	// PSKIdentityHint is sent to clients in the ServerKeyExchange.
 	PSKIdentityHint string
-	// Certificates are the server's; required when PSK is empty.
+	// Certificates are the server's; required when PSK is empty (unless
+	// Certs is set).
 	Certificates []tls.Certificate
 	// ClientCAs verifies client certificates when VerifyPeer is set;
 	// FailIfNoPeerCert then refuses clients without one.
 	ClientCAs        *x509.CertPool
 	VerifyPeer       bool
 	FailIfNoPeerCert bool
+	// Certs, when set, replaces Certificates and ClientCAs: the certificate
+	// and CA files, read again by Reload (DTLSServer.ReloadCertificates)
+	// while the listener runs. Each handshake uses the files current then.
+	Certs *certs.Reloader
 }
+
+// hasCerts tells whether the listener presents a certificate.
+func (c DTLSConfig) hasCerts() bool { return len(c.Certificates) > 0 || c.Certs != nil }
 
 func (c DTLSConfig) key() string {
 	if c.Key != "" {
@@ -76,11 +85,11 @@ func (c DTLSConfig) Validate() error {
 	switch {
 	case c.Bind == "":
 		return fmt.Errorf("%s.bind: must not be empty", k)
-	case len(c.PSK) == 0 && len(c.Certificates) == 0:
+	case len(c.PSK) == 0 && !c.hasCerts():
 		return fmt.Errorf("%s: neither psk nor certificates configured", k)
 	case c.MaxConnections < 0:
 		return fmt.Errorf("%s.max_connections: must be >= 0, got %d", k, c.MaxConnections)
-	case c.VerifyPeer && c.ClientCAs == nil:
+	case c.VerifyPeer && c.ClientCAs == nil && (c.Certs == nil || c.Certs.Current().ClientCAs == nil):
 		return fmt.Errorf("%s.ssl_options.cacertfile: required with verify_peer", k)
 	}
 	return nil
@@ -151,13 +160,16 @@ func NewDTLS(cfg DTLSConfig, a adapters.Adapter, ctx adapters.Context, log zerol
 // dtlsOptions builds the server's pion/dtls options from the config.
 func (s *DTLSServer) dtlsOptions() []dtls.ServerOption {
 	opts := []dtls.ServerOption{dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret)}
-	if len(s.cfg.Certificates) > 0 {
+	switch {
+	case s.cfg.Certs != nil:
+		opts = append(opts, certs.DTLSServerOptions(s.cfg.Certs, s.cfg.VerifyPeer, s.cfg.FailIfNoPeerCert)...)
+	case len(s.cfg.Certificates) > 0:
 		opts = append(opts, dtls.WithCertificates(s.cfg.Certificates...))
 	}
-	if s.cfg.ClientCAs != nil {
+	if s.cfg.ClientCAs != nil && s.cfg.Certs == nil {
 		opts = append(opts, dtls.WithClientCAs(s.cfg.ClientCAs))
 	}
-	if s.cfg.VerifyPeer {
+	if s.cfg.VerifyPeer && s.cfg.Certs == nil {
 		auth := dtls.VerifyClientCertIfGiven
 		if s.cfg.FailIfNoPeerCert {
 			auth = dtls.RequireAndVerifyClientCert
@@ -182,7 +194,7 @@ func (s *DTLSServer) dtlsOptions() []dtls.ServerOption {
 			dtls.TLS_PSK_WITH_AES_128_CCM_8, dtls.TLS_PSK_WITH_AES_128_CCM, dtls.TLS_PSK_WITH_AES_128_GCM_SHA256,
 			dtls.TLS_PSK_WITH_AES_128_CBC_SHA256,
 		}
-		if len(s.cfg.Certificates) > 0 {
+		if s.cfg.hasCerts() {
 			suites = append(suites,
 				dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 				dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, dtls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384)
@@ -212,6 +224,18 @@ func (s *DTLSServer) Start(context.Context) error {
 	go s.accept(ln)
 	s.log.Debug().Str("bind", ln.Addr().String()).Msg("listener_started")
 	return nil
+}
+
+// ReloadCertificates reads the certificate, key and CA files of
+// DTLSConfig.Certs again: handshakes from now on use them, established
+// associations keep their session. On an error (naming the key) the
+// current certificate stays in use. Without Certs (PSK only, or fixed
+// Certificates) there is nothing to reload and it returns nil.
+func (s *DTLSServer) ReloadCertificates() error {
+	if s.cfg.Certs == nil {
+		return nil
+	}
+	return s.cfg.Certs.Reload()
 }
 
 // Addr is the bound address; nil before Start.

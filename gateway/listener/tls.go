@@ -3,14 +3,13 @@ package listener
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/manifold-iot/manifold/adapters/certs"
 	"github.com/manifold-iot/manifold/gateway/config"
 )
 
@@ -26,17 +25,12 @@ import (
 // of the outer config into the returned one, so session resumption
 // survives a reload.
 type TLS struct {
-	key   string // "listeners.ssl.default.ssl_options", for errors
-	files tlsFiles
+	files certs.Files // Key "listeners.ssl.default.ssl_options", for errors
 	base  tls.Config // versions, ciphers, client auth; no certificates
 
 	outer *tls.Config
 	cur   atomic.Pointer[tls.Config]
 	mu    sync.Mutex // serializes Reload
-}
-
-type tlsFiles struct {
-	cert, key, ca string // resolved paths; ca "" unless verify_peer
 }
 
 // TLSConfig builds the TLS settings of the listener whose key is key
@@ -55,7 +49,7 @@ func TLSConfig(key string, opts config.SSLOptions, resolve func(string) string) 
 		resolve = func(p string) string { return p }
 	}
 	k := key + ".ssl_options"
-	t := &TLS{key: k}
+	t := &TLS{files: certs.Files{Key: k}}
 	var errs []error
 
 	minV, maxV, err := tlsVersions(opts.Versions)
@@ -83,7 +77,7 @@ func TLSConfig(key string, opts config.SSLOptions, resolve func(string) string) 
 			// the system roots: any public CA could vouch for a device.
 			errs = append(errs, fmt.Errorf("%s.cacertfile: required with verify: verify_peer", k))
 		}
-		t.files.ca = resolve(opts.Cacertfile)
+		t.files.CA = resolve(opts.Cacertfile)
 	default:
 		errs = append(errs, fmt.Errorf("%s.verify: must be verify_peer or verify_none, got %q", k, opts.Verify))
 	}
@@ -96,7 +90,7 @@ func TLSConfig(key string, opts config.SSLOptions, resolve func(string) string) 
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	t.files.cert, t.files.key = resolve(opts.Certfile), resolve(opts.Keyfile)
+	t.files.Cert, t.files.PrivKey = resolve(opts.Certfile), resolve(opts.Keyfile)
 
 	cur, err := t.load()
 	if err != nil {
@@ -138,52 +132,17 @@ func (t *TLS) Certificate() *x509.Certificate {
 	return c.Certificates[0].Leaf
 }
 
-// load reads the files into a complete tls.Config.
+// load reads the files (certs.Files.Load: errors name the key) into a
+// complete tls.Config.
 func (t *TLS) load() (*tls.Config, error) {
-	certPEM, err := os.ReadFile(t.files.cert)
+	b, err := t.files.Load()
 	if err != nil {
-		return nil, fmt.Errorf("%s.certfile: %w", t.key, err)
-	}
-	if _, err := firstCertificate(certPEM); err != nil {
-		return nil, fmt.Errorf("%s.certfile: %s: %w", t.key, t.files.cert, err)
-	}
-	keyPEM, err := os.ReadFile(t.files.key)
-	if err != nil {
-		return nil, fmt.Errorf("%s.keyfile: %w", t.key, err)
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("%s.keyfile: %s: %w", t.key, t.files.key, err)
+		return nil, err
 	}
 	c := t.base.Clone()
-	c.Certificates = []tls.Certificate{pair}
-	if t.files.ca != "" {
-		caPEM, err := os.ReadFile(t.files.ca)
-		if err != nil {
-			return nil, fmt.Errorf("%s.cacertfile: %w", t.key, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("%s.cacertfile: %s: no PEM certificate found", t.key, t.files.ca)
-		}
-		c.ClientCAs = pool
-	}
+	c.Certificates = []tls.Certificate{b.Certificate}
+	c.ClientCAs = b.ClientCAs
 	return c, nil
-}
-
-// firstCertificate parses the first CERTIFICATE block of a PEM file, so a
-// broken certfile is reported as such rather than as a key mismatch.
-func firstCertificate(b []byte) (*x509.Certificate, error) {
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			return nil, errors.New("no PEM certificate found")
-		}
-		if blk.Type == "CERTIFICATE" {
-			return x509.ParseCertificate(blk.Bytes)
-		}
-	}
 }
 
 // tlsVersions maps ssl_options.versions onto a version range. Only TLS 1.2
