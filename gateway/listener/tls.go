@@ -26,7 +26,7 @@ import (
 // survives a reload.
 type TLS struct {
 	files certs.Files // Key "listeners.ssl.default.ssl_options", for errors
-	base  tls.Config // versions, ciphers, client auth; no certificates
+	base  tls.Config  // versions, ciphers, client auth; no certificates
 
 	outer *tls.Config
 	cur   atomic.Pointer[tls.Config]
