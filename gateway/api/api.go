@@ -46,8 +46,8 @@ type Node interface {
 	SetLogLevel(level string) error
 	// LogLevel returns the current log level.
 	LogLevel() string
-	// ReloadCertificates re-reads every TLS listener's certificate files,
-	// keeping connected clients.
+	// ReloadCertificates re-reads every TLS and DTLS listener's certificate
+	// files, keeping connected clients.
 	ReloadCertificates() error
 	// Alarms is the node's alarm registry.
 	Alarms() *alarm.Registry

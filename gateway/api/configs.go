@@ -9,7 +9,7 @@ import (
 func (a *API) registerConfigs() {
 	a.handle("GET", Prefix+"/configs", "configs", "The whole configuration, keyed as in manifold.yaml", false, a.getConfigs)
 	a.handle("GET", Prefix+"/configs/{root}", "configs", "One root of the configuration (log, mqtt, listeners, …)", false, a.getConfigRoot)
-	a.handle("PUT", Prefix+"/configs/{root}", "configs", "Change what can change at run time: log {level}; mqtt {max_clientid_len, max_topic_alias, server_keepalive, keepalive_multiplier, idle_timeout, response_information} for new connections; listeners {} re-reads TLS certificates", false, a.putConfigRoot)
+	a.handle("PUT", Prefix+"/configs/{root}", "configs", "Change what can change at run time: log {level}; mqtt {max_clientid_len, max_topic_alias, server_keepalive, keepalive_multiplier, idle_timeout, response_information} for new connections; listeners {} re-reads TLS and DTLS certificates", false, a.putConfigRoot)
 }
 
 func (a *API) getConfigs(w http.ResponseWriter, _ *http.Request) {

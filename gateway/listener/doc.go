@@ -13,7 +13,9 @@
 // A Server is one listener (NewTLS or NewWSS, Start, Addr, Stop,
 // Connections). TLSConfig builds a listener's TLS from its ssl_options (TLS
 // 1.2 and 1.3 only; verify_peer / fail_if_no_peer_cert for mTLS) and can
-// Reload its certificates without dropping clients. FromSSL and FromWSS map
+// Reload its certificates without dropping clients; adapters/certs reads
+// the files, for the DTLS listener too (DTLSServer.ReloadCertificates
+// re-reads DTLSConfig.Certs). FromSSL and FromWSS map
 // a listener's whole configuration. (What mqtt.peer_cert_as_username and
 // peer_cert_as_clientid take from a client certificate is
 // adapters.PeerCertValue: the MQTT channel applies it.)
