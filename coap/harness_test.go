@@ -24,6 +24,7 @@ import (
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // testContext is adapters.Context over a real broker, with a user table and
@@ -189,16 +190,10 @@ func (m *mqtt) messages() []*core.Message {
 	return append([]*core.Message(nil), m.got...)
 }
 
-// eventually polls cond until it holds or d passes.
+// eventually fails the test unless cond holds within d.
 func eventually(t *testing.T, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.MustEventually(t, d, cond)
 }
 
 func queries(qs ...string) []message.Option {

@@ -27,6 +27,7 @@ import (
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/internal/testkit"
 	"github.com/manifold-iot/manifold/lwm2m/objects"
 )
 
@@ -209,16 +210,10 @@ func msgType(t string) func(map[string]any) bool {
 	return func(b map[string]any) bool { return b["msgType"] == t }
 }
 
-// eventually polls cond until it holds or d passes.
+// eventually fails the test unless cond holds within d.
 func eventually(t testing.TB, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.MustEventually(t, d, cond)
 }
 
 func ctxT(t testing.TB) context.Context {

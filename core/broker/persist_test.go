@@ -11,6 +11,7 @@ import (
 	"github.com/manifold-iot/manifold/core/session"
 	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/core/store/memory"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // restartable is a broker over a memory store that can be "restarted": a new
@@ -296,13 +297,8 @@ func TestQoS2StateSurvivesRestart(t *testing.T) {
 	}
 }
 
+// eventuallyTrue fails the test unless cond holds within 5s.
 func eventuallyTrue(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.MustEventually(t, 5*time.Second, cond)
 }

@@ -9,18 +9,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
-// eventually polls cond until it holds or d passes.
+// eventually fails the test unless cond holds within d.
 func eventually(t *testing.T, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.MustEventually(t, d, cond)
 }
 
 // published is one message the recorder saw, and when.

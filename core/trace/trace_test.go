@@ -16,6 +16,7 @@ import (
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/trace"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 type conn struct{}
@@ -23,15 +24,10 @@ type conn struct{}
 func (conn) Notify()    {}
 func (conn) Kick(error) {}
 
-func eventually(t *testing.T, within time.Duration, cond func() bool) {
+// eventually fails the test unless cond holds within d.
+func eventually(t *testing.T, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.MustEventually(t, d, cond)
 }
 
 func newTracer(t *testing.T, maxSize int64) *trace.Tracer {

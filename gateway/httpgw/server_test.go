@@ -17,6 +17,7 @@ import (
 	"github.com/manifold-iot/manifold/codec"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // lineCodec frames lines.
@@ -247,14 +248,8 @@ func TestSockJSSessionsAreTextOnly(t *testing.T) {
 	}
 }
 
+// eventually fails the test unless cond holds within 5s.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // bounded poll
-	}
-	t.Fatal("condition not met within 5s")
+	testkit.MustEventually(t, 5*time.Second, cond)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/gateway/config"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // genCerts runs scripts/gen-certs.sh into a new temporary directory and
@@ -61,16 +62,7 @@ func needTool(t *testing.T, name string) {
 // eventually polls cond until it holds or within has passed.
 func eventually(t testing.TB, within time.Duration, cond func() bool) bool {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return testkit.Eventually(within, cond)
 }
 
 // allowAll is adapters.Context over a real broker that lets everyone in
