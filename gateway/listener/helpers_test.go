@@ -18,8 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
-	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/gateway/config"
 	"github.com/manifold-iot/manifold/internal/testkit"
@@ -63,20 +63,6 @@ func needTool(t *testing.T, name string) {
 func eventually(t testing.TB, within time.Duration, cond func() bool) bool {
 	t.Helper()
 	return testkit.Eventually(within, cond)
-}
-
-// allowAll is adapters.Context over a real broker that lets everyone in
-// and everything through.
-type allowAll struct {
-	*broker.Broker
-	log zerolog.Logger
-}
-
-func (c *allowAll) Logger() *zerolog.Logger                 { return &c.log }
-func (c *allowAll) Authenticate(adapters.AuthRequest) error { return nil }
-func (c *allowAll) DenyAction() string                      { return "ignore" }
-func (c *allowAll) Authorize(*core.ClientInfo, core.Action, string, core.QoS, bool) bool {
-	return true
 }
 
 // recAdapter wraps an adapter and records every connection's ConnInfo and
@@ -172,7 +158,7 @@ func newEnvWith(t *testing.T, dir string, wss bool, a adapters.Adapter, mods ...
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
 	ad := &recAdapter{Adapter: a}
-	ctx := &allowAll{Broker: b, log: zerolog.Nop()}
+	ctx := &adaptertest.Context{Broker: b}
 	var srv *Server
 	if wss {
 		srv = NewWSS(cfg, ad, ctx, zerolog.Nop())
