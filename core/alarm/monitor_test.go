@@ -16,12 +16,6 @@ import (
 	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
-// eventually fails the test unless cond holds within d.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	testkit.MustEventually(t, d, cond)
-}
-
 // only returns a config with just the named check enabled, every minute.
 func only(check string) MonitorConfig {
 	c := DefaultMonitorConfig()
@@ -271,7 +265,7 @@ func TestMonitorGoroutineRaisesQueueFull(t *testing.T) {
 	m.Start()
 	m.Start()
 	m.QueueFull("x")
-	eventually(t, 2*time.Second, func() bool { return r.IsActive(PrefixQueueFull + "x") })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.IsActive(PrefixQueueFull + "x") })
 	m.Stop()
 	m.Stop()
 	m.QueueFull("y") // after Stop: recorded, never raised, never blocks

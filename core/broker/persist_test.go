@@ -189,7 +189,7 @@ func TestSessionEndRemovesItFromTheStore(t *testing.T) {
 		}},
 		{"expiry", func(r *restartable, c *client_) {
 			r.b.Disconnect("dev", c.conn, false, nil, "normal")
-			eventuallyTrue(t, func() bool { return r.b.Session("dev") == nil })
+			testkit.MustEventually(t, 5*time.Second, func() bool { return r.b.Session("dev") == nil })
 		}},
 	}
 	for _, tc := range cases {
@@ -258,7 +258,7 @@ func TestRetainedAndDelayedSurviveRestart(t *testing.T) {
 	got := drainAll(t, c, 1) // falls due a second after the publish
 	wantSequence(t, got, 1)
 	// Once published it is gone from the store: a second restart does not repeat it.
-	eventuallyTrue(t, func() bool {
+	testkit.MustEventually(t, 5*time.Second, func() bool {
 		rs, err := r.st.Restore()
 		return err == nil && len(rs.Delayed) == 0
 	})
@@ -295,10 +295,4 @@ func TestQoS2StateSurvivesRestart(t *testing.T) {
 		resumed[1].Release || !resumed[1].Dup || resumed[1].PacketID != ds[1].PacketID || string(resumed[1].Msg.Payload) != "1" {
 		t.Fatalf("resumed %+v, want PUBREL %d then DUP PUBLISH %d", resumed, ds[0].PacketID, ds[1].PacketID)
 	}
-}
-
-// eventuallyTrue fails the test unless cond holds within 5s.
-func eventuallyTrue(t *testing.T, cond func() bool) {
-	t.Helper()
-	testkit.MustEventually(t, 5*time.Second, cond)
 }

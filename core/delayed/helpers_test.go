@@ -9,14 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/core"
-	"github.com/manifold-iot/manifold/internal/testkit"
 )
-
-// eventually fails the test unless cond holds within d.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	testkit.MustEventually(t, d, cond)
-}
 
 // published is one message the recorder saw, and when.
 type published struct {

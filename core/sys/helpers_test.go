@@ -4,19 +4,11 @@ import (
 	"errors"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/core"
-	"github.com/manifold-iot/manifold/internal/testkit"
 )
-
-// eventually fails the test unless cond holds within d.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	testkit.MustEventually(t, d, cond)
-}
 
 // recorder is a Publisher that keeps every message it is given; with fail
 // set it refuses them.

@@ -24,12 +24,6 @@ type conn struct{}
 func (conn) Notify()    {}
 func (conn) Kick(error) {}
 
-// eventually fails the test unless cond holds within d.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	testkit.MustEventually(t, d, cond)
-}
-
 func newTracer(t *testing.T, maxSize int64) *trace.Tracer {
 	tr := trace.New(filepath.Join(t.TempDir(), "trace"), maxSize, zerolog.Nop())
 	t.Cleanup(tr.Close)
@@ -275,7 +269,7 @@ func TestFileSizeBound(t *testing.T) {
 	for range 50 {
 		_, _ = b.Publish(&core.Message{Topic: "t", Payload: payload})
 	}
-	eventually(t, 2*time.Second, func() bool { i, _ := tr.Get("small"); return i.Truncated })
+	testkit.MustEventually(t, 2*time.Second, func() bool { i, _ := tr.Get("small"); return i.Truncated })
 	i, _ := tr.Get("small")
 	if i.LogSize > 1024 || i.LogSize == 0 {
 		t.Errorf("log size %d, want 1..1024", i.LogSize)

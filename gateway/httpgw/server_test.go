@@ -179,7 +179,7 @@ func TestShutdownSendsThenCloses(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
 		t.Fatalf("want a normal close frame, got %v", err)
 	}
-	eventually(t, func() bool {
+	testkit.MustEventually(t, 5*time.Second, func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return len(e.closed) == 1 && e.closed[0] != nil && e.closed[0].Error() == "quit"
@@ -230,7 +230,7 @@ func TestSockJSSessionsAreTextOnly(t *testing.T) {
 	if _, err := read(t, ws); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool {
+	testkit.MustEventually(t, 5*time.Second, func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return len(e.infos) == 2
@@ -246,10 +246,4 @@ func TestSockJSSessionsAreTextOnly(t *testing.T) {
 	if text != 1 {
 		t.Fatalf("TextOnly on %d of 2 sessions (want the SockJS one only): %+v", text, e.infos)
 	}
-}
-
-// eventually fails the test unless cond holds within 5s.
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	testkit.MustEventually(t, 5*time.Second, cond)
 }
