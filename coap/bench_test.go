@@ -15,6 +15,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"github.com/manifold-iot/manifold/core/broker"
 )
 
@@ -24,7 +25,7 @@ import (
 func BenchmarkHandlePublishNON(b *testing.B) {
 	bk := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	defer bk.Close()
-	ctx := &testContext{Broker: bk, log: zerolog.Nop(), deny: map[string]bool{}}
+	ctx := &testContext{Context: adaptertest.Context{Broker: bk}}
 	s, err := New(DefaultConfig(), ctx, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
@@ -64,7 +65,7 @@ func BenchmarkHandlePublishNON(b *testing.B) {
 func BenchmarkLoopbackPublishNON(b *testing.B) {
 	bk := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	defer bk.Close()
-	ctx := &testContext{Broker: bk, log: zerolog.Nop(), deny: map[string]bool{}}
+	ctx := &testContext{Context: adaptertest.Context{Broker: bk}}
 	s, err := New(testConfig(), ctx, zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)

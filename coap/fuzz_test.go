@@ -11,6 +11,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"github.com/manifold-iot/manifold/core/broker"
 )
 
@@ -41,7 +42,9 @@ func FuzzHandle(f *testing.F) {
 	f.Cleanup(b.Close)
 	cfg := DefaultConfig()
 	cfg.MaxClients = 64
-	s, err := New(cfg, &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{"publish:denied": true}}, zerolog.Nop())
+	ctx := &testContext{Context: adaptertest.Context{Broker: b}}
+	ctx.Deny("publish:denied")
+	s, err := New(cfg, ctx, zerolog.Nop())
 	if err != nil {
 		f.Fatal(err)
 	}

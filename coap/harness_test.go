@@ -20,23 +20,22 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"github.com/manifold-iot/manifold/adapters/coapnet"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
-// testContext is adapters.Context over a real broker, with a user table and
-// a deny list in place of the policy chain.
+// testContext is adaptertest.Context (a deny list in place of the
+// authorization sources) with a user table for authentication.
 type testContext struct {
-	*broker.Broker
-	log   zerolog.Logger
+	adaptertest.Context
 	mu    sync.Mutex
 	users map[string]string // username → password; empty: anyone
-	deny  map[string]bool   // "publish:topic" or "subscribe:filter"
 }
 
-func (c *testContext) Logger() *zerolog.Logger { return &c.log }
 func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -48,12 +47,6 @@ func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	}
 	return errors.New("bad username or password")
 }
-func (c *testContext) Authorize(_ *core.ClientInfo, a core.Action, topic string, _ core.QoS, _ bool) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.deny[a.String()+":"+topic]
-}
-func (c *testContext) DenyAction() string { return "ignore" }
 
 // env is a running gateway over a real broker.
 type env struct {
@@ -111,7 +104,7 @@ func newEnvWith(t *testing.T, mod func(*Config), bmod func(*broker.Config)) *env
 	b := broker.New(bcfg, zerolog.Nop())
 	t.Cleanup(b.Close)
 	logs := &syncBuffer{}
-	ctx := &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}}
+	ctx := &testContext{Context: adaptertest.Context{Broker: b}}
 	srv, err := New(cfg, ctx, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
@@ -189,16 +182,10 @@ func (m *mqtt) messages() []*core.Message {
 	return append([]*core.Message(nil), m.got...)
 }
 
-// eventually polls cond until it holds or d passes.
+// eventually fails the test unless cond holds within d.
 func eventually(t *testing.T, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.MustEventually(t, d, cond)
 }
 
 func queries(qs ...string) []message.Option {

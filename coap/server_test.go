@@ -242,11 +242,11 @@ func TestErrors(t *testing.T) {
 			func(r *raw) message.Message {
 				return newRequest(message.Confirmable, codes.POST, r.nextMID(), []byte{1}, "/ps/a", "clientid=x", "username=u", "password=bad")
 			}, codes.Unauthorized, "not authorized"},
-		{"publish denied", func(_ *Config, c *testContext) { c.deny["publish:a"] = true },
+		{"publish denied", func(_ *Config, c *testContext) { c.Deny("publish:a") },
 			func(r *raw) message.Message {
 				return newRequest(message.Confirmable, codes.POST, r.nextMID(), []byte{1}, "/ps/a", "clientid=x")
 			}, codes.Forbidden, "not authorized to publish"},
-		{"subscribe denied", func(_ *Config, c *testContext) { c.deny["subscribe:a"] = true },
+		{"subscribe denied", func(_ *Config, c *testContext) { c.Deny("subscribe:a") },
 			func(r *raw) message.Message {
 				return withObserve(newRequest(message.Confirmable, codes.GET, r.nextMID(), []byte{1}, "/ps/a", "clientid=x"), 0)
 			}, codes.Forbidden, "not authorized to subscribe"},
@@ -290,7 +290,7 @@ func TestErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, func(c *Config) {
 				if tc.mod != nil {
-					tc.mod(c, &testContext{deny: map[string]bool{}}) // the config half
+					tc.mod(c, &testContext{}) // the config half
 				}
 			})
 			if tc.mod != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/udp/coder"
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"github.com/manifold-iot/manifold/core/broker"
 )
 
@@ -24,7 +25,7 @@ func fuzzServer(f *testing.F) *Server {
 	cfg := DefaultConfig()
 	cfg.XMLDir = "../configs/lwm2m"
 	cfg.MaxClients = 64
-	s, err := New(cfg, &testContext{Broker: b, log: zerolog.Nop()}, nil, zerolog.Nop())
+	s, err := New(cfg, &testContext{Context: adaptertest.Context{Broker: b}}, nil, zerolog.Nop())
 	if err != nil {
 		f.Fatal(err)
 	}

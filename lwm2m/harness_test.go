@@ -22,24 +22,24 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"github.com/manifold-iot/manifold/adapters/coapnet"
 	codec "github.com/manifold-iot/manifold/codec/lwm2m"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/internal/testkit"
 	"github.com/manifold-iot/manifold/lwm2m/objects"
 )
 
-// testContext is adapters.Context over a real broker, with a user table in
-// place of the policy chain.
+// testContext is adaptertest.Context (allowing everything) with a user
+// table for authentication.
 type testContext struct {
-	*broker.Broker
-	log   zerolog.Logger
+	adaptertest.Context
 	mu    sync.Mutex
-	users map[string]string // username → password; empty: anyone
+	users map[string]string // client id → password; empty: anyone
 }
 
-func (c *testContext) Logger() *zerolog.Logger { return &c.log }
 func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,10 +51,6 @@ func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	}
 	return errors.New("bad credentials")
 }
-func (c *testContext) Authorize(*core.ClientInfo, core.Action, string, core.QoS, bool) bool {
-	return true
-}
-func (c *testContext) DenyAction() string { return "ignore" }
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -107,7 +103,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
 	logs := &syncBuffer{}
-	ctx := &testContext{Broker: b, log: zerolog.Nop()}
+	ctx := &testContext{Context: adaptertest.Context{Broker: b}}
 	srv, err := New(cfg, ctx, nil, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
@@ -209,16 +205,10 @@ func msgType(t string) func(map[string]any) bool {
 	return func(b map[string]any) bool { return b["msgType"] == t }
 }
 
-// eventually polls cond until it holds or d passes.
+// eventually fails the test unless cond holds within d.
 func eventually(t testing.TB, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.MustEventually(t, d, cond)
 }
 
 func ctxT(t testing.TB) context.Context {

@@ -22,7 +22,7 @@ func BenchmarkPublishQoS0(b *testing.B) {
 	bcfg.Session.MaxQueueLen = 0
 	br := broker.New(bcfg, zerolog.Nop())
 	b.Cleanup(br.Close)
-	ctx := &testContext{Broker: br, log: zerolog.Nop(), deny: map[string]bool{}}
+	ctx := &testContext{Context: adaptertest.Context{Broker: br}}
 	sub := &recorder{}
 	br.Connect(broker.ConnectRequest{Client: &core.ClientInfo{ClientID: "sub"}, Conn: sub, CleanStart: true})
 	if _, err := br.Subscribe("sub", sub, "bench/#", core.SubOptions{}); err != nil {

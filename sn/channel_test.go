@@ -24,7 +24,7 @@ func TestConnectRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			if tc.deny != "" {
-				e.ctx.deny[tc.deny] = true
+				e.ctx.Deny(tc.deny)
 			}
 			c := e.dial()
 			c.send(tc.c)
@@ -259,7 +259,7 @@ func TestUnsubscribe(t *testing.T) {
 
 func TestSubscribeDenied(t *testing.T) {
 	e := newEnv(t, nil)
-	e.ctx.deny["subscribe:secret"] = true
+	e.ctx.Deny("subscribe:secret")
 	c := e.dial()
 	c.connect("c", true, 60)
 	if ack := c.subscribe(&snc.Subscribe{TopicName: "secret"}); ack.ReturnCode != snc.RejectedNotSupported {
@@ -289,7 +289,7 @@ func TestPublishQoSMinus1(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, func(c *Config, _ *broker.Config) { c.EnableQoS3 = tc.enable })
 			if tc.deny != "" {
-				e.ctx.deny[tc.deny] = true
+				e.ctx.Deny(tc.deny)
 			}
 			sub := e.dial()
 			sub.connect("sub", true, 60)
@@ -708,7 +708,7 @@ func TestMalformedClosesDriverChannel(t *testing.T) {
 func TestPublishReturnCodes(t *testing.T) {
 	t.Run("denied", func(t *testing.T) {
 		e := newEnv(t, nil)
-		e.ctx.deny["publish:no"] = true
+		e.ctx.Deny("publish:no")
 		c := e.dial()
 		c.connect("c", true, 60)
 		id := c.register("no")
@@ -721,7 +721,8 @@ func TestPublishReturnCodes(t *testing.T) {
 	})
 	t.Run("denied disconnects", func(t *testing.T) {
 		e := newEnv(t, nil)
-		e.ctx.deny["publish:no"], e.ctx.denyAction = true, "disconnect"
+		e.ctx.Deny("publish:no")
+		e.ctx.DenyWith = "disconnect"
 		c := e.dial()
 		c.connect("c", true, 60)
 		id := c.register("no")

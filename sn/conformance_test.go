@@ -20,7 +20,7 @@ func TestAdapterConformance(t *testing.T) {
 		New: func(t *testing.T) (adapters.Adapter, adapters.Context) {
 			b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 			t.Cleanup(b.Close)
-			return NewAdapter(DefaultConfig(), nil), &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}}
+			return NewAdapter(DefaultConfig(), nil), &testContext{Context: adaptertest.Context{Broker: b}}
 		},
 		Hello:   hello,
 		Garbage: []byte{2, 0x03}, // message type 0x03 is reserved (MQTT-SN 1.2 Table 3)

@@ -11,30 +11,22 @@ import (
 	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"github.com/manifold-iot/manifold/codec"
 	snc "github.com/manifold-iot/manifold/codec/sn"
-	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 )
 
-// testContext is adapters.Context over a real broker, with a deny list in
-// place of the authorization sources.
+// testContext is adaptertest.Context (a deny list in place of the
+// authorization sources) that also refuses the clients denied
+// "connect:clientid".
 type testContext struct {
-	*broker.Broker
-	log        zerolog.Logger
-	deny       map[string]bool // "publish:topic", "subscribe:filter", "connect:clientid"
-	denyAction string
+	adaptertest.Context
 }
 
-func (c *testContext) Logger() *zerolog.Logger { return &c.log }
 func (c *testContext) Authenticate(req adapters.AuthRequest) error {
-	if c.deny["connect:"+req.Client.ClientID] {
+	if c.Denied("connect:" + req.Client.ClientID) {
 		return errors.New("denied")
 	}
 	return nil
 }
-func (c *testContext) Authorize(ci *core.ClientInfo, a core.Action, topic string, _ core.QoS, _ bool) bool {
-	return !c.deny[a.String()+":"+topic]
-}
-func (c *testContext) DenyAction() string { return c.denyAction }
 
 type env struct {
 	t     *testing.T
@@ -56,7 +48,7 @@ func newEnv(t testing.TB, mod func(*Config, *broker.Config)) *env {
 	}
 	b := broker.New(bcfg, zerolog.Nop())
 	t.Cleanup(b.Close)
-	ctx := &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}, denyAction: "ignore"}
+	ctx := &testContext{Context: adaptertest.Context{Broker: b}}
 	store := NewMemoryRegistryStore()
 	tt, _ := t.(*testing.T)
 	return &env{t: tt, cfg: cfg, ctx: ctx, ad: NewAdapter(cfg, store), store: store, port: 50000}

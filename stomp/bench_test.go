@@ -16,7 +16,7 @@ import (
 func BenchmarkSendToSubscriber(b *testing.B) {
 	br := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	defer br.Close()
-	ctx := &testContext{Broker: br, log: zerolog.Nop(), deny: map[string]bool{}}
+	ctx := &testContext{Context: adaptertest.Context{Broker: br}}
 	ad := NewAdapter(DefaultConfig())
 	sub := adaptertest.Dial(b, ad, ctx, "127.0.0.1:50000")
 	pub := adaptertest.Dial(b, ad, ctx, "127.0.0.1:50001")

@@ -198,7 +198,7 @@ func TestACLDenied(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
-			e.ctx.deny[tc.deny] = true
+			e.ctx.Deny(tc.deny)
 			c := e.dial()
 			c.connect()
 			c.send(tc.cmd, "id", "1", "destination", tc.dest)

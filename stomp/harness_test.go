@@ -15,30 +15,27 @@ import (
 	"github.com/manifold-iot/manifold/core/broker"
 )
 
-// testContext is adapters.Context over a real broker, with a deny list in
-// place of the authorization sources and one accepted password.
+// testContext is adaptertest.Context (a deny list in place of the
+// authorization sources) with one accepted password, recording the topics
+// it authorizes for publish.
 type testContext struct {
-	*broker.Broker
-	log    zerolog.Logger
-	deny   map[string]bool // "publish:topic" or "subscribe:filter"
-	seen   []string        // topics authorized for publish, in order (when record)
+	adaptertest.Context
+	seen   []string // topics authorized for publish, in order (when record)
 	record bool
 }
 
-func (c *testContext) Logger() *zerolog.Logger { return &c.log }
 func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	if req.Client.Username == "bad" || string(req.Password) == "wrong" {
 		return errors.New("bad username or password")
 	}
 	return nil
 }
-func (c *testContext) Authorize(_ *core.ClientInfo, a core.Action, topic string, _ core.QoS, _ bool) bool {
+func (c *testContext) Authorize(ci *core.ClientInfo, a core.Action, topic string, qos core.QoS, retain bool) bool {
 	if a == core.ActionPublish && c.record {
 		c.seen = append(c.seen, topic)
 	}
-	return !c.deny[a.String()+":"+topic]
+	return c.Context.Authorize(ci, a, topic, qos, retain)
 }
-func (c *testContext) DenyAction() string { return "ignore" }
 
 type env struct {
 	t   *testing.T
@@ -63,7 +60,7 @@ func newEnvBroker(t *testing.T, mod func(*Config), bmod func(*broker.Config)) *e
 	}
 	b := broker.New(bcfg, zerolog.Nop())
 	t.Cleanup(b.Close)
-	return &env{t: t, ctx: &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}, record: true}, ad: NewAdapter(cfg)}
+	return &env{t: t, ctx: &testContext{Context: adaptertest.Context{Broker: b}, record: true}, ad: NewAdapter(cfg)}
 }
 
 // client is a test STOMP client speaking through the driver.

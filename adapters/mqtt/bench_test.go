@@ -27,7 +27,7 @@ func BenchmarkDeliver(b *testing.B) {
 			cfg.Session.MaxQueueLen = 0
 			br := broker.New(cfg, zerolog.Nop())
 			b.Cleanup(br.Close)
-			ctx := &testContext{Broker: br, log: zerolog.Nop(), deny: map[string]bool{}, anonymous: true}
+			ctx := &testContext{Context: adaptertest.Context{Broker: br}, anonymous: true}
 			d := adaptertest.Dial(b, NewAdapter(DefaultConfig()), ctx, "127.0.0.1:40000")
 			connect, _ := mq.Encode(nil, &mq.Connect{ProtocolName: "MQTT", ProtocolLevel: v.v, ClientID: "s", CleanStart: true}, v.v)
 			d.Feed(connect)
@@ -64,7 +64,7 @@ func BenchmarkConnectIdle(b *testing.B) {
 	cfg := broker.DefaultConfig()
 	br := broker.New(cfg, zerolog.Nop())
 	b.Cleanup(br.Close)
-	ctx := &testContext{Broker: br, log: zerolog.Nop(), deny: map[string]bool{}, anonymous: true}
+	ctx := &testContext{Context: adaptertest.Context{Broker: br}, anonymous: true}
 	a := NewAdapter(DefaultConfig())
 	packets := make([][]byte, b.N)
 	for i := range packets {

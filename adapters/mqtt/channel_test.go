@@ -251,8 +251,7 @@ func TestAuthorizationDenied(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
 			e := newEnv(t, nil)
-			e.ctx.deny["subscribe:test/nosubscribe"] = true
-			e.ctx.deny["publish:secret"] = true
+			e.ctx.Deny("subscribe:test/nosubscribe", "publish:secret")
 			c := e.dial(v.v)
 			c.mustConnect("c", true)
 			ack := c.subscribe("test/nosubscribe", 1)
@@ -272,8 +271,8 @@ func TestAuthorizationDenied(t *testing.T) {
 	}
 	t.Run("deny_action disconnect", func(t *testing.T) {
 		e := newEnv(t, nil)
-		e.ctx.denyAction = "disconnect"
-		e.ctx.deny["publish:secret"] = true
+		e.ctx.DenyWith = "disconnect"
+		e.ctx.Deny("publish:secret")
 		c := e.dial(mq.V5)
 		c.mustConnect("c", true)
 		c.send(&mq.Publish{Topic: "secret", QoS: 0})

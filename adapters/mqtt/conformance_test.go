@@ -25,7 +25,7 @@ func TestAdapterConformance(t *testing.T) {
 				New: func(t *testing.T) (adapters.Adapter, adapters.Context) {
 					b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 					t.Cleanup(b.Close)
-					return NewAdapter(DefaultConfig()), &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}, anonymous: true}
+					return NewAdapter(DefaultConfig()), &testContext{Context: adaptertest.Context{Broker: b}, anonymous: true}
 				},
 				Hello:   hello,
 				Garbage: []byte{0x00, 0x00}, // packet type 0 is reserved [MQTT-2.1.3-1]

@@ -11,31 +11,23 @@ import (
 	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"github.com/manifold-iot/manifold/codec"
 	mq "github.com/manifold-iot/manifold/codec/mqtt"
-	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 )
 
-// testContext is adapters.Context over a real broker, with a deny list in
-// place of the authorization sources.
+// testContext is adaptertest.Context (a deny list in place of the
+// authorization sources) that refuses clients without a username unless
+// anonymous is set.
 type testContext struct {
-	*broker.Broker
-	log        zerolog.Logger
-	deny       map[string]bool // "publish:topic" or "subscribe:filter"
-	denyAction string
-	anonymous  bool
+	adaptertest.Context
+	anonymous bool
 }
 
-func (c *testContext) Logger() *zerolog.Logger { return &c.log }
 func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	if !c.anonymous && req.Client.Username == "" {
 		return errors.New("anonymous not allowed")
 	}
 	return nil
 }
-func (c *testContext) Authorize(ci *core.ClientInfo, a core.Action, topic string, _ core.QoS, _ bool) bool {
-	return !c.deny[a.String()+":"+topic]
-}
-func (c *testContext) DenyAction() string { return c.denyAction }
 
 type env struct {
 	t   *testing.T
@@ -52,7 +44,7 @@ func newEnv(t *testing.T, mod func(*Config, *broker.Config)) *env {
 	}
 	b := broker.New(bcfg, zerolog.Nop())
 	t.Cleanup(b.Close)
-	ctx := &testContext{Broker: b, log: zerolog.Nop(), deny: map[string]bool{}, denyAction: "ignore", anonymous: true}
+	ctx := &testContext{Context: adaptertest.Context{Broker: b}, anonymous: true}
 	return &env{t: t, cfg: cfg, ctx: ctx, ad: NewAdapter(cfg)}
 }
 

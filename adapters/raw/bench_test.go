@@ -14,7 +14,7 @@ import (
 func benchEnv(b *testing.B) (*broker.Broker, *adaptertest.Driver) {
 	br := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	b.Cleanup(br.Close)
-	ctx := &testContext{Broker: br, log: zerolog.Nop(), deny: map[string]bool{}, refuse: map[string]bool{}, denyAction: "ignore"}
+	ctx := &testContext{Context: adaptertest.Context{Broker: br}, refuse: map[string]bool{}}
 	a, err := NewAdapter(DefaultConfig())
 	if err != nil {
 		b.Fatal(err)

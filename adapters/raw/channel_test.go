@@ -28,27 +28,19 @@ type logBuf struct {
 func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
 func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
-// testContext is adapters.Context over a real broker, with a deny list in
-// place of authorization sources and a refused-user set for authentication.
+// testContext is adaptertest.Context (a deny list in place of the
+// authorization sources) with a refused-user set for authentication.
 type testContext struct {
-	*broker.Broker
-	log        zerolog.Logger
-	deny       map[string]bool // "publish:topic" or "subscribe:filter"
-	refuse     map[string]bool // client ids whose authentication fails
-	denyAction string
+	adaptertest.Context
+	refuse map[string]bool // client ids whose authentication fails
 }
 
-func (c *testContext) Logger() *zerolog.Logger { return &c.log }
 func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	if c.refuse[req.Client.ClientID] {
 		return errors.New("bad credentials")
 	}
 	return nil
 }
-func (c *testContext) Authorize(_ *core.ClientInfo, a core.Action, topic string, _ core.QoS, _ bool) bool {
-	return !c.deny[a.String()+":"+topic]
-}
-func (c *testContext) DenyAction() string { return c.denyAction }
 
 type env struct {
 	t    *testing.T
@@ -63,7 +55,7 @@ func newEnv(t *testing.T) *env {
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
 	logs := &logBuf{}
-	ctx := &testContext{Broker: b, log: zerolog.New(logs), deny: map[string]bool{}, refuse: map[string]bool{}, denyAction: "ignore"}
+	ctx := &testContext{Context: adaptertest.Context{Broker: b, Log: zerolog.New(logs)}, refuse: map[string]bool{}}
 	return &env{t: t, b: b, ctx: ctx, logs: logs, cfg: DefaultConfig()}
 }
 
@@ -219,8 +211,8 @@ func TestConfigOnlyACL(t *testing.T) {
 	for _, action := range []string{"ignore", "disconnect"} {
 		t.Run(action, func(t *testing.T) {
 			e := newEnv(t)
-			e.ctx.denyAction = action
-			e.ctx.deny["publish:raw/127.0.0.1:5006/up"] = true
+			e.ctx.DenyWith = action
+			e.ctx.Deny("publish:raw/127.0.0.1:5006/up")
 			sub := e.subscribe("raw/#")
 			d := e.dial("127.0.0.1:5006")
 			d.Feed([]byte("secret\n"))
@@ -238,7 +230,7 @@ func TestConfigOnlyACL(t *testing.T) {
 	}
 	t.Run("downlink_subscribe_denied", func(t *testing.T) {
 		e := newEnv(t)
-		e.ctx.deny["subscribe:raw/127.0.0.1:5007/dn"] = true
+		e.ctx.Deny("subscribe:raw/127.0.0.1:5007/dn")
 		d := e.dial("127.0.0.1:5007")
 		e.publish("raw/127.0.0.1:5007/dn", "cmd", core.QoS0)
 		d.Pump()

@@ -13,19 +13,8 @@ import (
 
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
-
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // only returns a config with just the named check enabled, every minute.
 func only(check string) MonitorConfig {
@@ -276,7 +265,7 @@ func TestMonitorGoroutineRaisesQueueFull(t *testing.T) {
 	m.Start()
 	m.Start()
 	m.QueueFull("x")
-	eventually(t, 2*time.Second, func() bool { return r.IsActive(PrefixQueueFull + "x") })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.IsActive(PrefixQueueFull + "x") })
 	m.Stop()
 	m.Stop()
 	m.QueueFull("y") // after Stop: recorded, never raised, never blocks

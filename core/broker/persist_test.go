@@ -11,6 +11,7 @@ import (
 	"github.com/manifold-iot/manifold/core/session"
 	"github.com/manifold-iot/manifold/core/store"
 	"github.com/manifold-iot/manifold/core/store/memory"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // restartable is a broker over a memory store that can be "restarted": a new
@@ -188,7 +189,7 @@ func TestSessionEndRemovesItFromTheStore(t *testing.T) {
 		}},
 		{"expiry", func(r *restartable, c *client_) {
 			r.b.Disconnect("dev", c.conn, false, nil, "normal")
-			eventuallyTrue(t, func() bool { return r.b.Session("dev") == nil })
+			testkit.MustEventually(t, 5*time.Second, func() bool { return r.b.Session("dev") == nil })
 		}},
 	}
 	for _, tc := range cases {
@@ -257,7 +258,7 @@ func TestRetainedAndDelayedSurviveRestart(t *testing.T) {
 	got := drainAll(t, c, 1) // falls due a second after the publish
 	wantSequence(t, got, 1)
 	// Once published it is gone from the store: a second restart does not repeat it.
-	eventuallyTrue(t, func() bool {
+	testkit.MustEventually(t, 5*time.Second, func() bool {
 		rs, err := r.st.Restore()
 		return err == nil && len(rs.Delayed) == 0
 	})
@@ -293,16 +294,5 @@ func TestQoS2StateSurvivesRestart(t *testing.T) {
 	if len(resumed) != 2 || !resumed[0].Release || resumed[0].PacketID != ds[0].PacketID ||
 		resumed[1].Release || !resumed[1].Dup || resumed[1].PacketID != ds[1].PacketID || string(resumed[1].Msg.Payload) != "1" {
 		t.Fatalf("resumed %+v, want PUBREL %d then DUP PUBLISH %d", resumed, ds[0].PacketID, ds[1].PacketID)
-	}
-}
-
-func eventuallyTrue(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

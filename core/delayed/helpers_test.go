@@ -11,18 +11,6 @@ import (
 	"github.com/manifold-iot/manifold/core"
 )
 
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // published is one message the recorder saw, and when.
 type published struct {
 	msg *core.Message

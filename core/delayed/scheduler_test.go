@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 func TestPublishesInDueOrder(t *testing.T) {
@@ -21,7 +22,7 @@ func TestPublishesInDueOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 2*time.Second, func() bool { return r.len() == 5 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.len() == 5 })
 	if got := r.payloads(); !slices.Equal(got, []string{"0", "20", "40", "60", "80"}) {
 		t.Fatalf("published %v", got)
 	}
@@ -51,7 +52,7 @@ func TestSameDueKeepsInsertionOrder(t *testing.T) {
 		}
 	}
 	want = append(early, want...)
-	eventually(t, 2*time.Second, func() bool { return r.len() == 500 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.len() == 500 })
 	if got := r.payloads(); !slices.Equal(got, want) {
 		t.Fatalf("published %v\nwant %v", got, want)
 	}
@@ -64,12 +65,12 @@ func TestEarlierMessageResetsTimer(t *testing.T) {
 	}
 	// Let run arm its timer for the hour-long message before adding one
 	// that must go out long before it.
-	eventually(t, time.Second, func() bool { return len(s.wake) == 0 })
+	testkit.MustEventually(t, time.Second, func() bool { return len(s.wake) == 0 })
 	start := time.Now()
 	if err := s.Add(msg("soon", "soon"), 10*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, func() bool { return r.len() == 1 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.len() == 1 })
 	got := r.all()[0]
 	if string(got.msg.Payload) != "soon" || got.at.Sub(start) < 10*time.Millisecond {
 		t.Fatalf("published %q after %v", got.msg.Payload, got.at.Sub(start))
@@ -100,7 +101,7 @@ func TestManyMessagesPublishedExactlyOnce(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	eventually(t, 10*time.Second, func() bool { return r.len() >= workers*per })
+	testkit.MustEventually(t, 10*time.Second, func() bool { return r.len() >= workers*per })
 
 	seen := make([]int, workers*per)
 	for _, p := range r.all() {
@@ -132,7 +133,7 @@ func TestPublishedCopy(t *testing.T) {
 	if err := s.Add(orig, 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, func() bool { return r.len() == 1 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.len() == 1 })
 	got := r.all()[0].msg
 	if got == orig || got.Topic != "real/topic" || got.ID != 0 || got.QoS != 2 || !got.Retain ||
 		got.From != "c1" || got.ContentType != "text/plain" || string(got.Payload) != "p" {
@@ -160,7 +161,7 @@ func TestExpiredWhileWaitingIsDropped(t *testing.T) {
 	if err := s.Add(msg("t", "marker"), 60*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, func() bool { return r.len() >= 1 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.len() >= 1 })
 	if got := r.payloads(); !slices.Equal(got, []string{"marker"}) {
 		t.Fatalf("published %v, want only the marker", got)
 	}
@@ -193,7 +194,7 @@ func TestErrFull(t *testing.T) {
 		t.Fatalf("Len = %d", s.Len())
 	}
 	// Room frees up as messages go out.
-	eventually(t, 2*time.Second, func() bool { return r.len() >= 1 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.len() >= 1 })
 	if err := s.Add(msg("t", "x"), 0); err != nil {
 		t.Fatalf("after a publish: %v", err)
 	}
@@ -246,7 +247,7 @@ func TestCloseStopsPublishing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 2*time.Second, func() bool { return published.Load() > 0 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return published.Load() > 0 })
 	s.Close()
 	n := published.Load()
 	select {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // client returns an MQTT 5 client with a username and an address.
@@ -205,7 +206,7 @@ func TestPayloadsAreFresh(t *testing.T) {
 	cfg.Interval = 5 * time.Millisecond
 	s, r := newSys(t, cfg, func() Snapshot { return snap })
 	s.Start()
-	eventually(t, 2*time.Second, func() bool { return len(r.on(pre+"stats/retained/count")) >= 2 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return len(r.on(pre+"stats/retained/count")) >= 2 })
 	s.Stop()
 	ms := r.on(pre + "stats/retained/count")
 	if &ms[0].Payload[0] == &ms[1].Payload[0] || ms[0] == ms[1] {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 const pre = "$SYS/brokers/n1@host/"
@@ -26,7 +28,7 @@ func TestPeriodicTopicsAndPayloads(t *testing.T) {
 	s, r := newSys(t, cfg, func() Snapshot { return snap })
 	s.Start()
 	// At least two rounds: the one at Start and one from the ticker.
-	eventually(t, 2*time.Second, func() bool { return len(r.on(pre+"metrics/bytes/sent")) >= 2 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return len(r.on(pre+"metrics/bytes/sent")) >= 2 })
 
 	want := map[string]string{
 		"$SYS/brokers":                                  "n1@host,n2@host",
@@ -92,7 +94,7 @@ func TestStartPublishesAtOnce(t *testing.T) {
 	cfg.Interval, cfg.HeartbeatInterval = time.Hour, time.Hour
 	s, r := newSys(t, cfg, func() Snapshot { return snap })
 	s.Start()
-	eventually(t, 2*time.Second, func() bool { return r.last(pre+"metrics/bytes/sent") != nil })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.last(pre+"metrics/bytes/sent") != nil })
 	for _, topic := range []string{pre + "version", pre + "uptime", pre + "datetime", "$SYS/brokers"} {
 		if n := len(r.on(topic)); n != 1 {
 			t.Errorf("%s published %d times at Start, want once", topic, n)
@@ -105,7 +107,7 @@ func TestHeartbeatOnly(t *testing.T) {
 	cfg.HeartbeatInterval = 10 * time.Millisecond
 	s, r := newSys(t, cfg, func() Snapshot { t.Error("stats called without Interval"); return snap })
 	s.Start()
-	eventually(t, 2*time.Second, func() bool { return len(r.on(pre+"datetime")) >= 3 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return len(r.on(pre+"datetime")) >= 3 })
 	for topic := range r.topics() {
 		if topic != pre+"uptime" && topic != pre+"datetime" {
 			t.Errorf("heartbeat published %s", topic)
@@ -120,7 +122,7 @@ func TestUptimeCountsFromStarted(t *testing.T) {
 	cfg.Started = time.Now().Add(-90 * time.Second)
 	s, r := newSys(t, cfg, nil)
 	s.Start()
-	eventually(t, 2*time.Second, func() bool { return r.last(pre+"uptime") != nil })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.last(pre+"uptime") != nil })
 	ms, err := strconv.ParseInt(string(r.last(pre+"uptime").Payload), 10, 64)
 	if err != nil || ms < 90_000 || ms > 150_000 {
 		t.Fatalf("uptime %d ms (%v), want about 90000", ms, err)
@@ -133,7 +135,7 @@ func TestWithoutStats(t *testing.T) {
 	cfg.Version = ""
 	s, r := newSys(t, cfg, nil)
 	s.Start()
-	eventually(t, 2*time.Second, func() bool { return r.last(pre+"datetime") != nil })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return r.last(pre+"datetime") != nil })
 	if got := r.topics(); len(got) != 5 {
 		t.Fatalf("published %v, want version, sysdescr, brokers, uptime, datetime", got)
 	}
@@ -150,7 +152,7 @@ func TestStopStops(t *testing.T) {
 	cfg.Interval, cfg.HeartbeatInterval = 5*time.Millisecond, 3*time.Millisecond
 	s, r := newSys(t, cfg, func() Snapshot { return snap })
 	s.Start()
-	eventually(t, 2*time.Second, func() bool { return len(r.on(pre+"version")) >= 2 })
+	testkit.MustEventually(t, 2*time.Second, func() bool { return len(r.on(pre+"version")) >= 2 })
 	s.Stop()
 	select {
 	case <-s.exited:

@@ -16,23 +16,13 @@ import (
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/core/trace"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 type conn struct{}
 
 func (conn) Notify()    {}
 func (conn) Kick(error) {}
-
-func eventually(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func newTracer(t *testing.T, maxSize int64) *trace.Tracer {
 	tr := trace.New(filepath.Join(t.TempDir(), "trace"), maxSize, zerolog.Nop())
@@ -279,7 +269,7 @@ func TestFileSizeBound(t *testing.T) {
 	for range 50 {
 		_, _ = b.Publish(&core.Message{Topic: "t", Payload: payload})
 	}
-	eventually(t, 2*time.Second, func() bool { i, _ := tr.Get("small"); return i.Truncated })
+	testkit.MustEventually(t, 2*time.Second, func() bool { i, _ := tr.Get("small"); return i.Truncated })
 	i, _ := tr.Get("small")
 	if i.LogSize > 1024 || i.LogSize == 0 {
 		t.Errorf("log size %d, want 1..1024", i.LogSize)

@@ -18,6 +18,7 @@ import (
 	"github.com/manifold-iot/manifold/gateway"
 	"github.com/manifold-iot/manifold/gateway/api"
 	"github.com/manifold-iot/manifold/gateway/config"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // node is a running in-process server and a client of its API.
@@ -101,15 +102,9 @@ func start(t *testing.T, cfg *config.Config) *node {
 	return n
 }
 
+// eventually polls cond until it holds or within has passed.
 func eventually(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return cond()
+	return testkit.Eventually(within, cond)
 }
 
 // auth is how a request authenticates.

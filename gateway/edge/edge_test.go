@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 func testLogger(t testing.TB) zerolog.Logger {
@@ -56,14 +57,7 @@ func startServer(t testing.TB, cfg TCPConfig, a *lineAdapter) *Server {
 // eventually polls cond until it holds or within has passed.
 func eventually(t testing.TB, within time.Duration, cond func() bool) bool {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return cond()
+	return testkit.Eventually(within, cond)
 }
 
 // never reports whether cond stayed false for the whole of d.

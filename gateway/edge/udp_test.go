@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	snc "github.com/manifold-iot/manifold/codec/sn"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
@@ -19,7 +20,7 @@ import (
 // snEdge is a real broker behind the MQTT-SN channel, served over UDP.
 type snEdge struct {
 	b   *broker.Broker
-	ctx *brokerContext
+	ctx *adaptertest.Context
 	srv *UDPServer
 }
 
@@ -32,7 +33,7 @@ func newSNEdge(t testing.TB, cfg UDPConfig, mod func(*sn.Config)) *snEdge {
 	if mod != nil {
 		mod(&scfg)
 	}
-	ctx := &brokerContext{Broker: b, log: zerolog.Nop()}
+	ctx := &adaptertest.Context{Broker: b}
 	if cfg.Bind == "" {
 		cfg.Bind = "127.0.0.1:0"
 	}

@@ -17,33 +17,18 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/rs/zerolog"
 
-	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
 	"github.com/manifold-iot/manifold/codec"
 	mq "github.com/manifold-iot/manifold/codec/mqtt"
-	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 )
-
-// brokerContext is adapters.Context over a real broker that lets every
-// client in and allows everything (gateway/corectx.go without policy).
-type brokerContext struct {
-	*broker.Broker
-	log zerolog.Logger
-}
-
-func (c *brokerContext) Logger() *zerolog.Logger                 { return &c.log }
-func (c *brokerContext) Authenticate(adapters.AuthRequest) error { return nil }
-func (c *brokerContext) Authorize(*core.ClientInfo, core.Action, string, core.QoS, bool) bool {
-	return true
-}
-func (c *brokerContext) DenyAction() string { return "ignore" }
 
 // mqttEdge is a real broker behind the real MQTT channel, served by the
 // edge over WebSocket (and TCP, for comparisons).
 type mqttEdge struct {
 	b   *broker.Broker
-	ctx *brokerContext
+	ctx *adaptertest.Context
 	ad  *mqttad.Adapter
 }
 
@@ -51,7 +36,7 @@ func newMQTTEdge(t testing.TB) *mqttEdge {
 	t.Helper()
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
-	return &mqttEdge{b: b, ctx: &brokerContext{Broker: b, log: zerolog.Nop()}, ad: mqttad.NewAdapter(mqttad.DefaultConfig())}
+	return &mqttEdge{b: b, ctx: &adaptertest.Context{Broker: b}, ad: mqttad.NewAdapter(mqttad.DefaultConfig())}
 }
 
 func (e *mqttEdge) ws(t testing.TB) *Server {

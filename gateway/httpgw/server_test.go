@@ -17,6 +17,7 @@ import (
 	"github.com/manifold-iot/manifold/codec"
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // lineCodec frames lines.
@@ -178,7 +179,7 @@ func TestShutdownSendsThenCloses(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
 		t.Fatalf("want a normal close frame, got %v", err)
 	}
-	eventually(t, func() bool {
+	testkit.MustEventually(t, 5*time.Second, func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return len(e.closed) == 1 && e.closed[0] != nil && e.closed[0].Error() == "quit"
@@ -229,7 +230,7 @@ func TestSockJSSessionsAreTextOnly(t *testing.T) {
 	if _, err := read(t, ws); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool {
+	testkit.MustEventually(t, 5*time.Second, func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return len(e.infos) == 2
@@ -245,16 +246,4 @@ func TestSockJSSessionsAreTextOnly(t *testing.T) {
 	if text != 1 {
 		t.Fatalf("TextOnly on %d of 2 sessions (want the SockJS one only): %+v", text, e.infos)
 	}
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond) // bounded poll
-	}
-	t.Fatal("condition not met within 5s")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pion/dtls/v3"
 	"github.com/rs/zerolog"
 
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	snc "github.com/manifold-iot/manifold/codec/sn"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/sn"
@@ -28,7 +29,7 @@ func startDTLS(t *testing.T, cfg DTLSConfig) (*DTLSServer, *broker.Broker) {
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
 	cfg.Bind = "127.0.0.1:0"
-	s := NewDTLS(cfg, sn.NewAdapter(sn.DefaultConfig(), nil), &allowAll{Broker: b, log: zerolog.Nop()}, zerolog.Nop())
+	s := NewDTLS(cfg, sn.NewAdapter(sn.DefaultConfig(), nil), &adaptertest.Context{Broker: b}, zerolog.Nop())
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

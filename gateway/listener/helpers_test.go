@@ -18,10 +18,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	mqttad "github.com/manifold-iot/manifold/adapters/mqtt"
-	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/broker"
 	"github.com/manifold-iot/manifold/gateway/config"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // genCerts runs scripts/gen-certs.sh into a new temporary directory and
@@ -61,30 +62,7 @@ func needTool(t *testing.T, name string) {
 // eventually polls cond until it holds or within has passed.
 func eventually(t testing.TB, within time.Duration, cond func() bool) bool {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// allowAll is adapters.Context over a real broker that lets everyone in
-// and everything through.
-type allowAll struct {
-	*broker.Broker
-	log zerolog.Logger
-}
-
-func (c *allowAll) Logger() *zerolog.Logger                 { return &c.log }
-func (c *allowAll) Authenticate(adapters.AuthRequest) error { return nil }
-func (c *allowAll) DenyAction() string                      { return "ignore" }
-func (c *allowAll) Authorize(*core.ClientInfo, core.Action, string, core.QoS, bool) bool {
-	return true
+	return testkit.Eventually(within, cond)
 }
 
 // recAdapter wraps an adapter and records every connection's ConnInfo and
@@ -180,7 +158,7 @@ func newEnvWith(t *testing.T, dir string, wss bool, a adapters.Adapter, mods ...
 	b := broker.New(broker.DefaultConfig(), zerolog.Nop())
 	t.Cleanup(b.Close)
 	ad := &recAdapter{Adapter: a}
-	ctx := &allowAll{Broker: b, log: zerolog.Nop()}
+	ctx := &adaptertest.Context{Broker: b}
 	var srv *Server
 	if wss {
 		srv = NewWSS(cfg, ad, ctx, zerolog.Nop())

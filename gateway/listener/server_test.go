@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/manifold-iot/manifold/adapters"
+	"github.com/manifold-iot/manifold/adapters/adaptertest"
 	"io"
 	"net"
 	"os"
@@ -352,7 +353,7 @@ func TestBindErrorNamesKey(t *testing.T) {
 	e := newEnv(t, false)
 	cfg := e.cfg
 	cfg.Bind = e.addr
-	srv := NewTLS(cfg, e.ad, &allowAll{Broker: e.b}, zerolog.Nop())
+	srv := NewTLS(cfg, e.ad, &adaptertest.Context{Broker: e.b}, zerolog.Nop())
 	err := srv.Start(context.Background())
 	if err == nil || !strings.HasPrefix(err.Error(), "listeners.ssl.default.bind: ") || !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("Start on a busy port: %v", err)

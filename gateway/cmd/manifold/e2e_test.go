@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // binPath is the manifold binary built once for the end-to-end tests.
@@ -85,16 +87,10 @@ func (l *logLines) String() string {
 	return l.raw.String()
 }
 
+// eventually polls cond until it holds or within has passed.
 func eventually(t *testing.T, within time.Duration, cond func() bool) bool {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return cond()
+	return testkit.Eventually(within, cond)
 }
 
 func TestE2EStartLogsListenersAndStopsOnSignal(t *testing.T) {

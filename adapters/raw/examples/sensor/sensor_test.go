@@ -27,25 +27,18 @@ type logBuf struct {
 func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
 func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
-// testContext is adapters.Context over a real broker; passwords must be
-// "secret" when given, and the deny list stands in for authorization.
+// testContext is adaptertest.Context (a deny list in place of the
+// authorization sources) where passwords must be "secret" when given.
 type testContext struct {
-	*broker.Broker
-	log  zerolog.Logger
-	deny map[string]bool
+	adaptertest.Context
 }
 
-func (c *testContext) Logger() *zerolog.Logger { return &c.log }
 func (c *testContext) Authenticate(req adapters.AuthRequest) error {
 	if len(req.Password) > 0 && string(req.Password) != "secret" {
 		return errors.New("bad password")
 	}
 	return nil
 }
-func (c *testContext) Authorize(_ *core.ClientInfo, a core.Action, topic string, _ core.QoS, _ bool) bool {
-	return !c.deny[a.String()+":"+topic]
-}
-func (c *testContext) DenyAction() string { return "ignore" }
 
 type env struct {
 	t    testing.TB
@@ -64,7 +57,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, b: b, ctx: &testContext{Broker: b, log: zerolog.New(logs), deny: map[string]bool{}}, logs: logs, ad: ad}
+	return &env{t: t, b: b, ctx: &testContext{Context: adaptertest.Context{Broker: b, Log: zerolog.New(logs)}}, logs: logs, ad: ad}
 }
 
 // frame is body with its 2-byte big-endian length.
@@ -204,7 +197,7 @@ func TestSensorHelloTimeout(t *testing.T) {
 
 func TestSensorPublishDenied(t *testing.T) {
 	e := newEnv(t)
-	e.ctx.deny["publish:sensors/a/reading"] = true
+	e.ctx.Deny("publish:sensors/a/reading")
 	app := e.subscribe("sensors/#")
 	d := adaptertest.Dial(t, e.ad, e.ctx, "127.0.0.1:6003")
 	d.Feed(frame(Hello("a", "")))
