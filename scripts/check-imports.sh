@@ -4,7 +4,8 @@
 # - codec/... imports nothing from the module except codec/... itself;
 # - core/... imports only core/...;
 # - adapters/..., sn, coap, lwm2m, stomp never import gateway/...;
-# - a protocol folder never imports another protocol folder.
+# - a protocol folder never imports another protocol folder;
+# - internal/testkit is imported by tests only.
 # Prints every violation and exits 1 if there is any.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,5 +41,12 @@ for p in sn coap lwm2m stomp; do
   others=$(echo "sn coap lwm2m stomp" | tr ' ' '\n' | grep -vx "$p" | paste -sd'|')
   check "./$p/..." "^gateway(/|\$)|^($others)(/|\$)" "$p imports neither gateway nor another protocol"
 done
+# internal/testkit is for tests: no package's own (non-test) imports name it.
+prod=$(go list -f '{{.ImportPath}}{{range .Imports}} {{.}}{{end}}' ./... 2>/dev/null | awk -v t="$mod/internal/testkit" '{ for (i = 2; i <= NF; i++) if ($i == t) print $1 }')
+if [ -n "$prod" ]; then
+  echo "import rule broken (internal/testkit only from tests):"
+  echo "$prod" | sed "s|^$mod/|  |"
+  status=1
+fi
 [ "$status" -eq 0 ] && echo "import directions ok"
 exit "$status"
