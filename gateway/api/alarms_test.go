@@ -205,18 +205,30 @@ func TestGatewayBytes(t *testing.T) {
 	if _, err := io.ReadFull(conn, reply); err != nil || string(reply) != "CONNECTED" {
 		t.Fatalf("reply %q: %v", reply, err)
 	}
-	_, body := n.do(t, noAuth, "GET", "/metrics", nil)
-	text := string(body)
-	for _, tc := range []struct {
+	want := []struct {
 		series string
 		min    float64
 	}{
 		{`manifold_gateway_bytes_received_total{gateway="stomp"}`, float64(len(connect))},
 		{`manifold_gateway_bytes_sent_total{gateway="stomp"}`, 10},
 		{`manifold_listener_bytes_received_total{listener="stomp:tcp:default",type="tcp"}`, float64(len(connect))},
-	} {
-		if v := metricValue(text, tc.series); v < tc.min {
-			t.Errorf("%s = %v, want at least %v", tc.series, v, tc.min)
+	}
+	// The loop counts a write once it has returned, which can be just after
+	// the client has read it.
+	var text string
+	counted := eventually(5*time.Second, func() bool {
+		_, body := n.do(t, noAuth, "GET", "/metrics", nil)
+		text = string(body)
+		for _, tc := range want {
+			if metricValue(text, tc.series) < tc.min {
+				return false
+			}
+		}
+		return true
+	})
+	if !counted {
+		for _, tc := range want {
+			t.Errorf("%s = %v, want at least %v", tc.series, metricValue(text, tc.series), tc.min)
 		}
 	}
 }

@@ -272,15 +272,21 @@ func TestListenersAndGateways(t *testing.T) {
 		BytesSent          *uint64 `json:"bytes_sent"`
 	}
 	var ls []lst
-	n.get(t, "/api/v5/listeners", &ls)
 	ids := map[string]lst{}
-	for _, l := range ls {
-		ids[l.ID] = l
-	}
+	// The connected client's CONNECT and CONNACK went through tcp:default
+	// (a write is counted once it has returned: poll).
+	eventually(5*time.Second, func() bool {
+		ls = nil
+		n.get(t, "/api/v5/listeners", &ls)
+		for _, l := range ls {
+			ids[l.ID] = l
+		}
+		l := ids["tcp:default"]
+		return l.BytesReceived != nil && *l.BytesReceived > 0 && l.BytesSent != nil && *l.BytesSent > 0
+	})
 	if !ids["tcp:default"].Running || ids["tcp:default"].CurrentConnections != 1 || !ids["dashboard:http"].Running || !ids["stomp:tcp:default"].Running {
 		t.Fatalf("listeners %+v", ls)
 	}
-	// The connected client's CONNECT and CONNACK went through tcp:default.
 	if l := ids["tcp:default"]; l.BytesReceived == nil || *l.BytesReceived == 0 || l.BytesSent == nil || *l.BytesSent == 0 {
 		t.Fatalf("tcp:default bytes received %v sent %v, want both counted", l.BytesReceived, l.BytesSent)
 	}
@@ -453,9 +459,14 @@ func TestPrometheusMetrics(t *testing.T) {
 	const rxSeries, txSeries = `manifold_listener_bytes_received_total{listener="tcp:default",type="tcp"}`,
 		`manifold_listener_bytes_sent_total{listener="tcp:default",type="tcp"}`
 	metrics := func() string { _, body := n.do(t, noAuth, "GET", "/metrics", nil); return string(body) }
-	before := metrics()
-	rx0, tx0 := metricValue(before, rxSeries), metricValue(before, txSeries)
-	if rx0 <= 0 || tx0 <= 0 { // CONNECT, SUBSCRIBE; CONNACK, SUBACK
+	// CONNECT, SUBSCRIBE; CONNACK, SUBACK (a write is counted once it has
+	// returned, which can be just after the client has read it).
+	var rx0, tx0 float64
+	if !eventually(5*time.Second, func() bool {
+		before := metrics()
+		rx0, tx0 = metricValue(before, rxSeries), metricValue(before, txSeries)
+		return rx0 > 0 && tx0 > 0
+	}) {
 		t.Fatalf("bytes before publishing: received %v, sent %v", rx0, tx0)
 	}
 	c.Publish("a", 1, false, strings.Repeat("x", 2000)).Wait()
