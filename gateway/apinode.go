@@ -111,7 +111,7 @@ func (s *Server) Listeners() []api.Listener {
 	for _, ref := range s.cfg.EnabledGatewayListeners() {
 		addr, ok := running[ref.ID()]
 		out = append(out, api.Listener{ID: ref.ID(), Type: ref.Kind, Name: ref.Name, Gateway: ref.Gateway,
-			Bind: ref.Bind.String(), Addr: addr, Running: ok})
+			Bind: ref.Bind.String(), Addr: addr, Running: ok, MaxConnections: ref.MaxConnections})
 	}
 	for i := range out {
 		withCounters(&out[i], counters[out[i].ID])

@@ -145,6 +145,52 @@ func TestConnectionAlarm(t *testing.T) {
 	}
 }
 
+// TestGatewayConnectionAlarm: a gateway listener's max_connections raises
+// the same alarm (STOMP over TCP here).
+func TestGatewayConnectionAlarm(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Gateway.STOMP.Listeners.TCP["default"].MaxConnections = 2
+	cfg.Sysmon.Connections.CheckInterval = config.Duration(50 * time.Millisecond)
+	n := start(t, cfg)
+	const name = "high_connection_usage/stomp:tcp:default"
+	active := func() bool {
+		var p page[alarmBody]
+		n.get(t, "/api/v5/alarms?activated=true", &p)
+		for i := range p.Data {
+			if p.Data[i].Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	var conns []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", n.srv.Addr("stomp:tcp:default").String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("CONNECT\naccept-version:1.2\nhost:manifold\n\n\x00")); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		reply := make([]byte, 9)
+		if _, err := io.ReadFull(c, reply); err != nil || string(reply) != "CONNECTED" {
+			t.Fatalf("reply %q: %v", reply, err)
+		}
+		conns = append(conns, c)
+	}
+	if !eventually(5*time.Second, active) {
+		t.Fatal("no alarm with 2 of 2 STOMP connections")
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	if !eventually(5*time.Second, func() bool { return !active() }) {
+		t.Fatal("alarm not cleared after the STOMP clients left")
+	}
+}
+
 // TestSessionQueueFullAlarm overflows an offline persistent session's queue
 // through the node and waits for session_queue_full/<clientid>, then
 // reconnects the client, which drains the queue and clears it.

@@ -133,6 +133,9 @@ type GatewayListenerRef struct {
 	Kind    string  // "tcp", "ssl", "http"
 	Name    string  // the listener's name
 	Bind    Address // normalized host:port
+	// MaxConnections is the listener's max_connections; 0 when unlimited or
+	// when the kind has no such key (CoAP, LwM2M).
+	MaxConnections int
 }
 
 // Key returns the listener's key path: "gateway.stomp.listeners.tcp.default".
@@ -179,7 +182,7 @@ func appendEnabled[L any](refs []GatewayListenerRef, gw, kind string, ls map[str
 	for _, n := range sortedKeys(ls) {
 		if l := ls[n]; l != nil {
 			if cl := common(l); cl.Enable {
-				refs = append(refs, GatewayListenerRef{Gateway: gw, Kind: kind, Name: n, Bind: cl.Bind})
+				refs = append(refs, GatewayListenerRef{Gateway: gw, Kind: kind, Name: n, Bind: cl.Bind, MaxConnections: cl.MaxConnections})
 			}
 		}
 	}

@@ -97,7 +97,7 @@ func (l *MQTTSNDTLSListener) SetDefaults() {
 
 // listener returns l's common fields as a Listener, for MountpointFor.
 func (l *MQTTSNDTLSListener) listener() *Listener {
-	return &Listener{Enable: l.Enable, Bind: l.Bind, Mountpoint: l.Mountpoint}
+	return &Listener{Enable: l.Enable, Bind: l.Bind, Mountpoint: l.Mountpoint, MaxConnections: l.MaxConnections}
 }
 
 // DTLSPSK holds a DTLS listener's pre-shared keys: a file of
