@@ -76,9 +76,11 @@ const answer = () => (answers.length ? Promise.resolve(answers.shift()) : new Pr
     await page.click('[data-testid="nav-clients"]');
     await page.fill('#search-clientid', 'e2e-pub');
     await page.click('[data-testid="search-submit"]');
-    await page.waitForSelector('[data-testid="client-e2e-pub"]', T);
-    const rows = await page.$$('[data-testid="clients"] tbody tr');
-    if (rows.length !== 1) fail(`search for e2e-pub shows ${rows.length} rows`);
+    // The unfiltered list (both test clients) may still be on the page for a
+    // moment: wait for the search's answer, one row.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="clients"] tbody tr').length === 1 &&
+      document.querySelector('[data-testid="client-e2e-pub"]') !== null, null, T)
+      .catch(async () => fail(`search for e2e-pub shows ${(await page.$$('[data-testid="clients"] tbody tr')).length} rows`));
     await page.click('[data-testid="client-e2e-pub"] [data-testid="client-link"]');
     await page.waitForSelector('[data-testid="client-detail"]', T);
     await page.waitForFunction(() => document.querySelector('[data-testid="client-subscriptions"]')?.textContent.includes('e2e/load'), null, T);
