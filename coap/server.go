@@ -126,17 +126,7 @@ func (s *Server) Clients() int {
 // so that their next notification is confirmable (RFC 7641 §4.5).
 func (s *Server) sweep() {
 	defer s.wg.Done()
-	every := min(max(s.cfg.Heartbeat/4, 10*time.Millisecond), 5*time.Second)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case now := <-t.C:
-			s.sweepOnce(now)
-		}
-	}
+	coapnet.Sweep(s.stop, min(max(s.cfg.Heartbeat/4, 10*time.Millisecond), 5*time.Second), s.sweepOnce)
 }
 
 func (s *Server) sweepOnce(now time.Time) {

@@ -17,6 +17,7 @@ import (
 	mq "github.com/manifold-iot/manifold/codec/mqtt"
 	sc "github.com/manifold-iot/manifold/codec/stomp"
 	"github.com/manifold-iot/manifold/core"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // stompConn is a minimal STOMP client over a byte stream for these tests.
@@ -223,13 +224,9 @@ func TestStompDemoPage(t *testing.T) {
 // listeners) and returns its address.
 func gwAddr(t *testing.T, srv *Server, key string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if a := srv.Addr(key); a != nil {
-			return a.String()
-		}
-		time.Sleep(5 * time.Millisecond) // bounded poll, not synchronisation by sleep
+	var a net.Addr
+	if !testkit.Eventually(5*time.Second, func() bool { a = srv.Addr(key); return a != nil }) {
+		t.Fatalf("listener %s never started", key)
 	}
-	t.Fatalf("listener %s never started", key)
-	return ""
+	return a.String()
 }

@@ -155,17 +155,7 @@ func (s *Server) Endpoints() int {
 // (LwM2M 1.1 TS Core §6.2.2).
 func (s *Server) sweep() {
 	defer s.wg.Done()
-	every := min(max(s.cfg.LifetimeMin/4, 10*time.Millisecond), time.Second)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case now := <-t.C:
-			s.sweepOnce(now)
-		}
-	}
+	coapnet.Sweep(s.stop, min(max(s.cfg.LifetimeMin/4, 10*time.Millisecond), time.Second), s.sweepOnce)
 }
 
 func (s *Server) sweepOnce(now time.Time) {

@@ -111,8 +111,8 @@ type channel struct {
 	outq       []session.Delivery // taken from the session, not yet sent
 	inflight   map[uint16]*unacked
 	retryArmed bool
-	dropped    uint64    // deliveries dropped (sleep buffer overflow, too large, registry full)
-	held       *heldAcks // acknowledgements held back; nil while none is
+	dropped    uint64                      // deliveries dropped (sleep buffer overflow, too large, registry full)
+	held       *adapters.HeldAcks[heldAck] // acknowledgements held back; nil while none is
 
 	timers []adapters.Timer
 	wbuf   []byte

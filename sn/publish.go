@@ -93,9 +93,6 @@ type heldAck struct {
 	code           snc.ReturnCode
 }
 
-// heldAcks are the acknowledgements held back, in arrival order.
-type heldAcks struct{ adapters.HeldAcks[heldAck] }
-
 // acknowledge sends a PUBACK or PUBREC now, or holds it while a subscriber
 // that took the message is pressured (push-back: a client that waits for
 // its PUBACK slows down), while a persistent subscriber's copy or this
@@ -107,7 +104,7 @@ func (c *channel) acknowledge(a heldAck, pressured []core.Backlog) {
 		return
 	}
 	if c.held == nil {
-		c.held = new(heldAcks)
+		c.held = new(adapters.HeldAcks[heldAck])
 	}
 	if c.held.Hold(a, pressured, time.Now(), c) {
 		c.timers = append(c.timers, adapters.Timer{ID: timerAckHold, After: ackHold})

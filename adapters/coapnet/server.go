@@ -588,3 +588,18 @@ func (s *Server) ConnTo(listener string, remote net.Addr) (*Conn, error) {
 	}
 	return cc, nil
 }
+
+// Sweep calls fn with the time every interval until stop is closed; the CoAP
+// and LwM2M gateways run their heartbeat and lifetime checks on it.
+func Sweep(stop <-chan struct{}, every time.Duration, fn func(now time.Time)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			fn(now)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/manifold-iot/manifold/core"
 	"github.com/manifold-iot/manifold/core/session"
+	"github.com/manifold-iot/manifold/internal/testkit"
 )
 
 // testConn records what the broker asks of a connection.
@@ -248,12 +249,8 @@ func TestWillDelay(t *testing.T) {
 	b.Disconnect("back", back.conn, true, nil, "test")
 	b.Disconnect("gone", gone.conn, true, nil, "test")
 	connect(t, b, "back", false, time.Hour, nil) // back in time: no will
-	deadline := time.Now().Add(5 * time.Second)
 	var got []string
-	for len(got) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-		got = w.take()
-	}
+	testkit.Eventually(5*time.Second, func() bool { got = w.take(); return len(got) > 0 })
 	time.Sleep(100 * time.Millisecond) // give a wrongly scheduled second will time to show up
 	got = append(got, w.take()...)
 	if !same(got, "will/gone/1") {
@@ -266,11 +263,7 @@ func TestSessionExpiry(t *testing.T) {
 	s := connect(t, b, "s", false, 30*time.Millisecond, nil)
 	s.sub(t, b, "t", core.SubOptions{QoS: 1})
 	b.Disconnect("s", s.conn, false, nil, "test")
-	deadline := time.Now().Add(5 * time.Second)
-	for b.Session("s") != nil && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if b.Session("s") != nil {
+	if !testkit.Eventually(5*time.Second, func() bool { return b.Session("s") == nil }) {
 		t.Fatal("session did not expire")
 	}
 	if b.Stats().Subscriptions != 0 {
@@ -416,11 +409,7 @@ func TestDelayedPublish(t *testing.T) {
 		t.Fatalf("bad delay: %v, want ErrDelayedInvalid", err)
 	}
 	var got []string
-	deadline := time.Now().Add(5 * time.Second)
-	for len(got) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		got = s.take()
-	}
+	testkit.Eventually(5*time.Second, func() bool { got = s.take(); return len(got) > 0 })
 	if !same(got, "d/x/1") {
 		t.Fatalf("got %v, want the delayed message on d/x", got)
 	}
@@ -480,14 +469,13 @@ func TestSysBytesFromTheEdge(t *testing.T) {
 	w.sub(t, b, "$SYS/brokers/+/metrics/bytes/#", core.SubOptions{QoS: 0})
 	b.Start()
 	got := map[string]string{}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(got) < 2 && time.Now().Before(deadline) {
+	testkit.Eventually(5*time.Second, func() bool {
 		ds, _ := w.res.Session.Take(nil, time.Now(), 0)
 		for _, d := range ds {
 			got[d.Msg.Topic[strings.LastIndexByte(d.Msg.Topic, '/')+1:]] = string(d.Msg.Payload)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(got) >= 2
+	})
 	if got["received"] != "1234" || got["sent"] != "5678" {
 		t.Fatalf("$SYS metrics/bytes = %v, want received 1234 and sent 5678", got)
 	}
