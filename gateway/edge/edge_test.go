@@ -418,13 +418,18 @@ func TestTimers(t *testing.T) {
 	})
 }
 
-// channel finds the channel serving c (by the peer address).
-func (c *client) channel(a *lineAdapter) *lineChannel {
-	c.t.Helper()
+// channel finds the channel serving c.
+func (c *client) channel(a *lineAdapter) *lineChannel { return channelFor(c.t, a, c.LocalAddr()) }
+
+// channelFor finds the channel whose peer is addr: the newest, since a
+// closed connection's port can come back for a later client.
+func channelFor(t testing.TB, a *lineAdapter, addr net.Addr) *lineChannel {
+	t.Helper()
 	var found *lineChannel
-	eventually(c.t, 2*time.Second, func() bool {
-		for _, ch := range a.channels() {
-			if ch.ci.Remote.String() == c.LocalAddr().String() {
+	eventually(t, 2*time.Second, func() bool {
+		chans := a.channels()
+		for i := len(chans) - 1; i >= 0; i-- {
+			if ch := chans[i]; ch.ci.Remote.String() == addr.String() {
 				found = ch
 				return true
 			}
@@ -432,7 +437,7 @@ func (c *client) channel(a *lineAdapter) *lineChannel {
 		return false
 	})
 	if found == nil {
-		c.t.Fatal("no channel for client")
+		t.Fatal("no channel for client")
 	}
 	return found
 }

@@ -236,24 +236,8 @@ func (c *wsClient) expectEOF() {
 	}
 }
 
-// channel finds the line channel serving c (by the peer address).
-func (c *wsClient) channel(a *lineAdapter) *lineChannel {
-	c.t.Helper()
-	var found *lineChannel
-	eventually(c.t, 2*time.Second, func() bool {
-		for _, ch := range a.channels() {
-			if ch.ci.Remote.String() == c.LocalAddr().String() {
-				found = ch
-				return true
-			}
-		}
-		return false
-	})
-	if found == nil {
-		c.t.Fatal("no channel for client")
-	}
-	return found
-}
+// channel finds the line channel serving c.
+func (c *wsClient) channel(a *lineAdapter) *lineChannel { return channelFor(c.t, a, c.LocalAddr()) }
 
 // dialGobwas connects with gobwas/ws's client, offering protocols.
 func dialGobwas(t testing.TB, s *Server, path string, protocols ...string) (net.Conn, *bufio.Reader, ws.Handshake, error) {
